@@ -1,0 +1,1 @@
+/* cc.c: being written. */
