@@ -85,6 +85,9 @@ log_level_name(enum log_level lvl)
 	return level_names[lvl];
 }
 
+static void vlog(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {

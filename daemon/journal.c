@@ -1,0 +1,207 @@
+/*
+ * journal.c: the daemon's durability.
+ *
+ * One append-only file, <state_dir>/journal, of JSON lines.  A request is
+ * acknowledged to a shim only after its line is written and fdatasync'd; a
+ * cloud call is sent only after its requestId is.  At start the daemon
+ * replays the file; a torn last line (a crash in the middle of a write) is
+ * skipped with a warning, any other bad line too, so a damaged journal
+ * never stops the daemon.  The engine compacts the file by rewriting it
+ * with the records of what is still live (journal_rewrite()).
+ *
+ * Every record carries "v" (JOURNAL_VERSION).  A reader accepts its own
+ * version and the previous one (decisions.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ccslurmd.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define JOURNAL_VERSION		1
+#define JOURNAL_NAME		"journal"
+#define JOURNAL_MAX_SIZE	(256U * 1024 * 1024)	/* refuse to replay more */
+
+static int	 jfd = -1;
+static char	*jpath;
+static size_t	 jrecords;
+
+int
+journal_open(const char *state_dir, char **cause)
+{
+	struct stat st;
+
+	if (stat(state_dir, &st) == -1) {
+		xasprintf(cause, "state_dir %s: %s", state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "state_dir %s: not a directory", state_dir);
+		return -1;
+	}
+	free(jpath);
+	xasprintf(&jpath, "%s/%s", state_dir, JOURNAL_NAME);
+	jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (jfd == -1) {
+		xasprintf(cause, "journal %s: %s", jpath, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+journal_close(void)
+{
+	if (jfd != -1) {
+		(void)fdatasync(jfd);
+		close(jfd);
+	}
+	jfd = -1;
+	free(jpath);
+	jpath = NULL;
+}
+
+static char *
+record_line(json_object *rec, size_t *len)
+{
+	const char *s;
+	char *line;
+
+	json_object_object_add(rec, "v", json_object_new_int(JOURNAL_VERSION));
+	s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN);
+	*len = strlen(s);
+	line = xmalloc(*len + 1);
+	memcpy(line, s, *len);
+	line[(*len)++] = '\n';
+	return line;
+}
+
+int
+journal_append(json_object *rec, char **cause)
+{
+	char *line;
+	size_t len;
+
+	if (jfd == -1) {
+		*cause = xstrdup("journal not open");
+		return -1;
+	}
+	line = record_line(rec, &len);
+	if (write_full(jfd, line, len) == -1 || fdatasync(jfd) == -1) {
+		xasprintf(cause, "journal %s: %s", jpath, strerror(errno));
+		free(line);
+		return -1;
+	}
+	free(line);
+	jrecords++;
+	return 0;
+}
+
+int
+journal_replay(journal_replay_cb cb, void *arg, char **cause)
+{
+	char *buf, *p, *nl;
+	size_t len, lineno = 0, bad = 0;
+	json_tokener *tok;
+	json_object *rec, *v;
+
+	if (read_file(jpath, JOURNAL_MAX_SIZE, &buf, &len) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		xasprintf(cause, "journal %s: %s", jpath, strerror(errno));
+		return -1;
+	}
+	tok = json_tokener_new();
+	jrecords = 0;
+	for (p = buf; p < buf + len; p = nl + 1) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL) {
+			log_warnx("journal %s:%zu: torn last record skipped "
+			    "(a crash while writing it)", jpath, lineno);
+			break;
+		}
+		json_tokener_reset(tok);
+		rec = json_tokener_parse_ex(tok, p, (int)(nl - p));
+		if (rec == NULL || !json_object_is_type(rec, json_type_object) ||
+		    !json_object_object_get_ex(rec, "v", &v) ||
+		    json_object_get_int(v) < JOURNAL_VERSION - 1 ||
+		    json_object_get_int(v) > JOURNAL_VERSION) {
+			log_warnx("journal %s:%zu: unreadable record skipped",
+			    jpath, lineno);
+			json_object_put(rec);
+			bad++;
+			continue;
+		}
+		jrecords++;
+		cb(rec, arg);
+		json_object_put(rec);
+	}
+	json_tokener_free(tok);
+	free(buf);
+	if (bad > 0)
+		log_warnx("journal %s: %zu bad records", jpath, bad);
+	return 0;
+}
+
+int
+journal_rewrite(json_object **recs, size_t n, char **cause)
+{
+	char *tmp, *line;
+	size_t i, len;
+	int fd, dfd;
+	char *dir, *slash;
+
+	xasprintf(&tmp, "%s.new", jpath);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		line = record_line(recs[i], &len);
+		if (write_full(fd, line, len) == -1) {
+			free(line);
+			close(fd);
+			goto fail;
+		}
+		free(line);
+	}
+	if (fsync(fd) == -1 || close(fd) == -1 || rename(tmp, jpath) == -1)
+		goto fail;
+	dir = xstrdup(jpath);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	free(tmp);
+	/* The old fd points at the replaced file: reopen. */
+	if (jfd != -1)
+		close(jfd);
+	jfd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (jfd == -1) {
+		xasprintf(cause, "journal %s: %s", jpath, strerror(errno));
+		return -1;
+	}
+	jrecords = n;
+	return 0;
+fail:
+	xasprintf(cause, "journal %s: %s", tmp, strerror(errno));
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+size_t
+journal_records(void)
+{
+	return jrecords;
+}

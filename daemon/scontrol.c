@@ -1,0 +1,316 @@
+/*
+ * scontrol.c: telling Slurm, without ever blocking the loop.
+ *
+ * Each run is a child process (posix_spawn) whose stdout and stderr go to
+ * one pipe the loop reads; SIGCHLD (a libevent signal event) reaps it.  Runs
+ * are queued and executed one at a time, in order: an address reset must
+ * never overtake the address set it undoes.  A run is killed after
+ * slurm.scontrol_timeout.  Every run is timed; above one second it is a
+ * warning, since slurmctld serialises other commands behind a slow update
+ * (slurm-power-save.md: ~10 s per unresolvable NodeAddr on 22.05).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ccslurmd.h"
+#include "failpoint.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+extern char **environ;
+
+#define SCONTROL_OUTPUT_MAX	(64U * 1024 * 1024) /* bytes of output kept */
+#define SCONTROL_SLOW_MS	1000
+
+struct run {
+	TAILQ_ENTRY(run) entry;
+	char		**argv;		/* NULL-terminated, owned */
+	scontrol_cb	 cb;
+	void		*arg;
+	pid_t		 pid;
+	int		 fd;		/* read end of the output pipe */
+	struct event	*ev_read;
+	struct event	*ev_timeout;
+	char		*out;		/* output, NUL-terminated */
+	size_t		 outlen, outcap;
+	int		 eof;
+	int		 exited;
+	int		 status;
+	int		 killed;
+	uint64_t	 start_ms;
+};
+TAILQ_HEAD(runq, run);
+
+static struct runq	 queue = TAILQ_HEAD_INITIALIZER(queue);
+static struct run	*current;
+static struct event	*ev_sigchld;
+static int		 stopping;
+
+static void	 run_next(void);
+
+static char *
+argv_text(char *const *argv)
+{
+	size_t len = 0, i;
+	char *s;
+
+	for (i = 0; argv[i] != NULL; i++)
+		len += strlen(argv[i]) + 1;
+	s = xmalloc(len + 1);
+	s[0] = '\0';
+	for (i = 0; argv[i] != NULL; i++) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void
+run_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; r->argv[i] != NULL; i++)
+		free(r->argv[i]);
+	free(r->argv);
+	if (r->ev_read != NULL)
+		event_free(r->ev_read);
+	if (r->ev_timeout != NULL)
+		event_free(r->ev_timeout);
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->out);
+	free(r);
+}
+
+static void
+run_finish(struct run *r)
+{
+	uint64_t ms = now_mono_ms() - r->start_ms;
+	int status;
+	char *cmd;
+
+	if (r->killed)
+		status = -1;
+	else if (WIFEXITED(r->status))
+		status = WEXITSTATUS(r->status);
+	else
+		status = -1;
+	cmd = argv_text(r->argv);
+	if (status != 0)
+		log_warnx("scontrol: \"%s\" failed (%s) after %llu ms: %s",
+		    log_esc(cmd), r->killed ? "killed at timeout" :
+		    WIFEXITED(r->status) ? "exit status" : "signal",
+		    (unsigned long long)ms, log_esc(r->out));
+	else if (ms > SCONTROL_SLOW_MS)
+		log_warnx("scontrol: \"%s\" took %llu ms: slurmctld is slow "
+		    "to answer (unresolvable NodeAddr?)", log_esc(cmd),
+		    (unsigned long long)ms);
+	else
+		log_debug("scontrol: \"%s\" done in %llu ms", log_esc(cmd),
+		    (unsigned long long)ms);
+	free(cmd);
+	current = NULL;
+	if (r->cb != NULL)
+		r->cb(status, r->out, r->arg);
+	run_free(r);
+	run_next();
+}
+
+static void
+run_maybe_done(struct run *r)
+{
+	if (r->eof && r->exited)
+		run_finish(r);
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct run *r = arg;
+	char buf[4096];
+	ssize_t n;
+	size_t room;
+
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		event_del(r->ev_read);
+		r->eof = 1;
+		run_maybe_done(r);
+		return;
+	}
+	room = SCONTROL_OUTPUT_MAX - r->outlen;
+	if ((size_t)n > room)
+		n = (ssize_t)room;
+	if (r->outlen + (size_t)n + 1 > r->outcap) {
+		r->outcap = (r->outlen + (size_t)n + 1) * 2;
+		r->out = xreallocarray(r->out, r->outcap, 1);
+	}
+	memcpy(r->out + r->outlen, buf, (size_t)n);
+	r->outlen += (size_t)n;
+	r->out[r->outlen] = '\0';
+}
+
+static void
+on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct run *r = arg;
+
+	log_warnx("scontrol: pid %ld still running after %llu ms: killing it",
+	    (long)r->pid,
+	    (unsigned long long)ccsd.conf->slurm.scontrol_timeout_ms);
+	r->killed = 1;
+	kill(r->pid, SIGKILL);
+}
+
+static void
+on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (current != NULL && current->pid == pid) {
+			current->exited = 1;
+			current->status = status;
+			if (current->ev_timeout != NULL)
+				event_del(current->ev_timeout);
+			run_maybe_done(current);
+		}
+	}
+}
+
+static void
+run_next(void)
+{
+	posix_spawn_file_actions_t fa;
+	struct timeval tv;
+	struct run *r;
+	int p[2], err;
+	uint64_t ms;
+
+	if (stopping || current != NULL ||
+	    (r = TAILQ_FIRST(&queue)) == NULL)
+		return;
+	TAILQ_REMOVE(&queue, r, entry);
+	if (ev_sigchld == NULL) {
+		ev_sigchld = evsignal_new(ccsd.base, SIGCHLD, on_sigchld, NULL);
+		event_add(ev_sigchld, NULL);
+	}
+	FAILPOINT("before-scontrol");
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("scontrol: pipe");
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	r->start_ms = now_mono_ms();
+	err = posix_spawnp(&r->pid, r->argv[0], &fa, NULL, r->argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (err != 0) {
+		close(p[0]);
+		log_warnx("scontrol: cannot run %s: %s", log_esc(r->argv[0]),
+		    strerror(err));
+		goto fail;
+	}
+	r->fd = p[0];
+	fd_set_nonblock(r->fd);
+	current = r;
+	r->ev_read = event_new(ccsd.base, r->fd, EV_READ | EV_PERSIST,
+	    on_read, r);
+	event_add(r->ev_read, NULL);
+	ms = ccsd.conf->slurm.scontrol_timeout_ms;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	r->ev_timeout = evtimer_new(ccsd.base, on_timeout, r);
+	evtimer_add(r->ev_timeout, &tv);
+	/* A child that exited before the signal event was armed. */
+	on_sigchld(SIGCHLD, 0, NULL);
+	return;
+fail:
+	if (r->cb != NULL)
+		r->cb(-1, "could not run scontrol", r->arg);
+	run_free(r);
+	run_next();
+}
+
+int
+scontrol_run(char *const *argv, scontrol_cb cb, void *arg)
+{
+	struct run *r;
+	size_t n, i;
+
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	r = xcalloc(1, sizeof(*r));
+	r->argv = xcalloc(n + 2, sizeof(char *));
+	r->argv[0] = xstrdup(ccsd.conf->slurm.scontrol);
+	for (i = 0; i < n; i++)
+		r->argv[i + 1] = xstrdup(argv[i]);
+	r->cb = cb;
+	r->arg = arg;
+	r->fd = -1;
+	r->out = xstrdup("");
+	r->outcap = 1;
+	TAILQ_INSERT_TAIL(&queue, r, entry);
+	run_next();
+	return 0;
+}
+
+size_t
+scontrol_running(void)
+{
+	struct run *r;
+	size_t n = current != NULL;
+
+	TAILQ_FOREACH(r, &queue, entry)
+		n++;
+	return n;
+}
+
+void
+scontrol_shutdown(void)
+{
+	struct run *r;
+
+	stopping = 1;
+	if (current != NULL) {
+		/* Let the last update finish: it is what Slurm must know. */
+		while (!current->exited) {
+			int status;
+			if (waitpid(current->pid, &status, 0) == current->pid) {
+				current->exited = 1;
+				current->status = status;
+			} else if (errno != EINTR)
+				break;
+		}
+		current->eof = 1;
+		run_finish(current);
+	}
+	while ((r = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, r, entry);
+		if (r->cb != NULL)
+			r->cb(-1, "daemon stopping", r->arg);
+		run_free(r);
+	}
+	if (ev_sigchld != NULL)
+		event_free(ev_sigchld);
+	ev_sigchld = NULL;
+}
