@@ -24,9 +24,8 @@
 
 enum { C_NAME, C_ARRAY, C_STATE, C_CC, C_IP, C_AGE, C_ERROR, C_N };
 static const char *const headers[C_N] = {
-	"NAME", "NODEARRAY", "STATE", "CC-STATUS", "IP", "AGE", "ERROR"
-};
-#define CELL_MAX	128	/* a cell is cut (log_esc) at about this */
+    "NAME", "NODEARRAY", "STATE", "CC-STATUS", "IP", "AGE", "ERROR"};
+#define CELL_MAX 128 /* a cell is cut (log_esc) at about this */
 
 /* A string member, escaped for a terminal, "-" when null or absent. */
 static void
@@ -46,7 +45,7 @@ static void
 print_table(json_object *arr)
 {
 	size_t n = json_object_array_length(arr), i, c, w[C_N];
-	char (*cells)[C_N][CELL_MAX];
+	char(*cells)[C_N][CELL_MAX];
 	time_t now = time(NULL);
 	json_object *node, *v;
 
@@ -87,8 +86,8 @@ int
 ctl_nodes(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	json_object *req, *reply, *arr;
 	int ch, rc, json = ctl->json;
@@ -102,8 +101,8 @@ ctl_nodes(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage(ctl);
 	req = json_object_new_object();
 	if (optind < argc)
-		json_object_object_add(req, "hostlist",
-		    json_object_new_string(argv[optind]));
+		json_object_object_add(
+		    req, "hostlist", json_object_new_string(argv[optind]));
 	rc = ctl_call(ctl, PROTO_NODES, req, &reply);
 	json_object_put(req);
 	if (rc != CTL_EXIT_OK) {
@@ -111,15 +110,16 @@ ctl_nodes(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	}
 	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(reply,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+		                   reply, JSON_C_TO_STRING_PLAIN |
+		                              JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(reply);
 		return CTL_EXIT_OK;
 	}
 	if (!json_object_object_get_ex(reply, "nodes", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		fprintf(stderr, "ccslurmctl: nodes: no \"nodes\" array in the "
-		    "answer\n");
+		                "answer\n");
 		json_object_put(reply);
 		return CTL_EXIT_FAILED;
 	}

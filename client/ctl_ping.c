@@ -14,7 +14,7 @@
 #include "proto.h"
 
 /* A daemon being restarted gets this long to come back. */
-#define CTL_CALL_RETRY_MS	2000
+#define CTL_CALL_RETRY_MS 2000
 
 int
 ctl_call(const struct ctl *ctl, uint16_t type, json_object *request,
@@ -38,7 +38,8 @@ ctl_call(const struct ctl *ctl, uint16_t type, json_object *request,
 		free(cause);
 		return CTL_EXIT_UNREACHABLE;
 	case PROTO_EVERSION:
-		fprintf(stderr, "ccslurmctl: ccslurmd at %s speaks another "
+		fprintf(stderr,
+		    "ccslurmctl: ccslurmd at %s speaks another "
 		    "protocol version (is an upgrade half done?)\n",
 		    log_esc(ctl->socket_path));
 		free(cause);
@@ -73,8 +74,8 @@ ctl_fmt_age(int64_t s, char *buf, size_t len)
 	if (s < 60)
 		snprintf(buf, len, "%" PRId64 "s", s);
 	else if (s < 3600)
-		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60,
-		    s % 60);
+		snprintf(
+		    buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
 	else if (s < 86400)
 		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600,
 		    s % 3600 / 60);
@@ -97,14 +98,14 @@ ctl_ping(struct ctl *ctl, int argc, char **argv)
 		json_object_put(reply);
 		return rc;
 	}
-	printf("ccslurmd %s",
-	    json_object_object_get_ex(reply, "version", &v) ?
-	    log_esc(json_object_get_string(v)) : "?");
+	printf("ccslurmd %s", json_object_object_get_ex(reply, "version", &v)
+	                          ? log_esc(json_object_get_string(v))
+	                          : "?");
 	if (json_object_object_get_ex(reply, "pid", &v))
 		printf(", pid %" PRId64, json_object_get_int64(v));
 	if (json_object_object_get_ex(reply, "uptime", &v))
-		printf(", up %s", ctl_fmt_age(json_object_get_int64(v), age,
-		    sizeof(age)));
+		printf(", up %s",
+		    ctl_fmt_age(json_object_get_int64(v), age, sizeof(age)));
 	printf("\n");
 	json_object_put(reply);
 	return CTL_EXIT_OK;

@@ -24,11 +24,12 @@ ctl_reload(struct ctl *ctl, int argc, char **argv)
 	if (rc == CTL_EXIT_OK)
 		printf("configuration reloaded\n");
 	else if (reply != NULL &&
-	    json_object_object_get_ex(reply, "errors", &errs) &&
-	    json_object_is_type(errs, json_type_array)) {
+	         json_object_object_get_ex(reply, "errors", &errs) &&
+	         json_object_is_type(errs, json_type_array)) {
 		for (i = 0; i < json_object_array_length(errs); i++)
-			fprintf(stderr, "%s\n", log_esc(json_object_get_string(
-			    json_object_array_get_idx(errs, i))));
+			fprintf(stderr, "%s\n",
+			    log_esc(json_object_get_string(
+			        json_object_array_get_idx(errs, i))));
 	}
 	json_object_put(reply);
 	return rc;

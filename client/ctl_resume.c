@@ -7,7 +7,8 @@
  *
  * until every node is done (resume: ready or failed, or powered down again
  * after it had moved; suspend: powered_down or failed), then a summary.
- * Exit 1 when any node failed.
+ * Exit 1 when any node failed (for a suspend: failed during it, not a node
+ * that had already failed before, which the daemon leaves as it is).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,19 +28,26 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define CTL_WAIT_POLL_MS	750
+#define CTL_WAIT_POLL_MS 750
 
 static const char *const states[] = {
-	"powered_down", "queued", "requested", "booting", "ready",
-	"stopping", "failed",
+    "powered_down",
+    "queued",
+    "requested",
+    "booting",
+    "ready",
+    "stopping",
+    "failed",
 };
 #define NSTATES nitems(states)
 
 struct waitnode {
-	const char	*name;		/* in the hostnames */
-	int		 state;		/* index in states[], -1: unknown */
-	int		 moved;		/* seen out of powered_down */
-	char		*error;
+	const char *name; /* in the hostnames */
+	int state;        /* index in states[], -1: unknown */
+	int moved;        /* seen out of powered_down */
+	int was_failed;   /* failed at the first look (before our request) */
+	int seen;         /* looked at once */
+	char *error;
 };
 
 static int
@@ -70,14 +78,15 @@ done(const struct waitnode *w, int resume)
 		return 1;
 	if (resume)
 		return strcmp(states[w->state], "ready") == 0 ||
-		    (strcmp(states[w->state], "powered_down") == 0 && w->moved);
+		       (strcmp(states[w->state], "powered_down") == 0 &&
+		           w->moved);
 	return strcmp(states[w->state], "powered_down") == 0;
 }
 
 /* One NODES round trip: update ws; returns an exit status. */
 static int
-poll_nodes(const struct ctl *ctl, const char *hostlist, struct waitnode *ws,
-    size_t n)
+poll_nodes(
+    const struct ctl *ctl, const char *hostlist, struct waitnode *ws, size_t n)
 {
 	json_object *req, *reply, *arr, *node, *v;
 	struct waitnode key, *w;
@@ -85,8 +94,8 @@ poll_nodes(const struct ctl *ctl, const char *hostlist, struct waitnode *ws,
 	int rc;
 
 	req = json_object_new_object();
-	json_object_object_add(req, "hostlist",
-	    json_object_new_string(hostlist));
+	json_object_object_add(
+	    req, "hostlist", json_object_new_string(hostlist));
 	rc = ctl_call(ctl, PROTO_NODES, req, &reply);
 	json_object_put(req);
 	if (rc != CTL_EXIT_OK) {
@@ -96,7 +105,7 @@ poll_nodes(const struct ctl *ctl, const char *hostlist, struct waitnode *ws,
 	if (!json_object_object_get_ex(reply, "nodes", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		fprintf(stderr, "ccslurmctl: no \"nodes\" array in the "
-		    "answer\n");
+		                "answer\n");
 		json_object_put(reply);
 		return CTL_EXIT_FAILED;
 	}
@@ -107,11 +116,16 @@ poll_nodes(const struct ctl *ctl, const char *hostlist, struct waitnode *ws,
 		key.name = json_object_get_string(v);
 		if ((w = bsearch(&key, ws, n, sizeof(*ws), node_cmp)) == NULL)
 			continue;
-		w->state = json_object_object_get_ex(node, "state", &v) ?
-		    state_index(json_object_get_string(v)) : -1;
-		if (w->state >= 0 && strcmp(states[w->state],
-		    "powered_down") != 0)
+		w->state = json_object_object_get_ex(node, "state", &v)
+		               ? state_index(json_object_get_string(v))
+		               : -1;
+		if (w->state >= 0 &&
+		    strcmp(states[w->state], "powered_down") != 0)
 			w->moved = 1;
+		if (!w->seen && w->state >= 0 &&
+		    strcmp(states[w->state], "failed") == 0)
+			w->was_failed = 1;
+		w->seen = 1;
 		free(w->error);
 		w->error = NULL;
 		if (json_object_object_get_ex(node, "error", &v) && v != NULL &&
@@ -161,8 +175,8 @@ wait_nodes(const struct ctl *ctl, const char *verb, const char *hostlist,
     const struct hostnames *hn)
 {
 	int resume = strcmp(verb, "resume") == 0, tty = isatty(STDOUT_FILENO);
-	struct timespec ts = { CTL_WAIT_POLL_MS / 1000,
-	    (CTL_WAIT_POLL_MS % 1000) * 1000000L };
+	struct timespec ts = {
+	    CTL_WAIT_POLL_MS / 1000, (CTL_WAIT_POLL_MS % 1000) * 1000000L};
 	uint64_t start = now_mono_ms();
 	struct waitnode *ws;
 	char *line, *last = NULL, age[32];
@@ -199,17 +213,30 @@ wait_nodes(const struct ctl *ctl, const char *verb, const char *hostlist,
 	if (tty)
 		printf("\n");
 	for (i = 0; i < n; i++) {
-		if (ws[i].state < 0 || strcmp(states[ws[i].state],
-		    "failed") != 0)
+		if (ws[i].state < 0 ||
+		    strcmp(states[ws[i].state], "failed") != 0)
 			continue;
+		/*
+		 * A suspend leaves a node that had already failed as it is
+		 * (it has no VM): that is not this suspend failing.
+		 */
+		if (!resume && ws[i].was_failed) {
+			printf(
+			    "still failed (before the suspend too): %s: %s\n",
+			    log_esc(ws[i].name),
+			    ws[i].error != NULL ? log_esc(ws[i].error)
+			                        : "no reason given");
+			continue;
+		}
 		nfailed++;
 		printf("failed: %s: %s\n", log_esc(ws[i].name),
-		    ws[i].error != NULL ? log_esc(ws[i].error) : "no reason given");
+		    ws[i].error != NULL ? log_esc(ws[i].error)
+		                        : "no reason given");
 	}
 	printf("%s %s: %zu node(s) done, %zu failed, in %s\n", verb,
 	    log_esc(hostlist), n - nfailed, nfailed,
-	    ctl_fmt_age((int64_t)((now_mono_ms() - start) / 1000), age,
-	    sizeof(age)));
+	    ctl_fmt_age(
+	        (int64_t)((now_mono_ms() - start) / 1000), age, sizeof(age)));
 	rc = nfailed > 0 ? CTL_EXIT_FAILED : CTL_EXIT_OK;
 out:
 	free(last);
@@ -223,8 +250,8 @@ static int
 node_request(struct ctl *ctl, int argc, char **argv, uint16_t type)
 {
 	static const struct option longopts[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 },
+	    {"wait", no_argument, NULL, 'w'},
+	    {NULL, 0, NULL, 0},
 	};
 	static char program[] = "ccslurmctl";
 	const char *verb = proto_node_action_name(type);
@@ -259,7 +286,7 @@ node_request(struct ctl *ctl, int argc, char **argv, uint16_t type)
 	memset(&req, 0, sizeof(req));
 	req.id = id;
 	req.hostlist = argv[optind];
-	req.program = program;		/* copied by _to_json */
+	req.program = program; /* copied by _to_json */
 	req.pid = getpid();
 	obj = proto_node_req_to_json(&req);
 	rc = ctl_call(ctl, type, obj, &reply);
@@ -270,15 +297,15 @@ node_request(struct ctl *ctl, int argc, char **argv, uint16_t type)
 		return rc;
 	}
 	if (proto_reply_from_json(reply, &rep, &cause) == -1) {
-		fprintf(stderr, "ccslurmctl: %s: bad answer: %s\n", verb,
-		    cause);
+		fprintf(
+		    stderr, "ccslurmctl: %s: bad answer: %s\n", verb, cause);
 		free(cause);
 		json_object_put(reply);
 		hostnames_free(&hn);
 		return CTL_EXIT_FAILED;
 	}
-	printf("%s %s: %" PRId64 " of %" PRId64 " node(s) taken on%s%s\n",
-	    verb, log_esc(argv[optind]), rep.accepted, rep.nodes,
+	printf("%s %s: %" PRId64 " of %" PRId64 " node(s) taken on%s%s\n", verb,
+	    log_esc(argv[optind]), rep.accepted, rep.nodes,
 	    rep.message != NULL && *rep.message != '\0' ? ": " : "",
 	    rep.message != NULL ? log_esc(rep.message) : "");
 	proto_reply_free(&rep);

@@ -50,8 +50,13 @@ ago(int64_t t, char *buf, size_t len)
 
 /* Keys of the engine's status that the lines above already show. */
 static const char *const engine_shown[] = {
-	"states", "nodes_total", "queued", "cyclecloud", "spool_depth",
-	"nodearrays", "operations",
+    "states",
+    "nodes_total",
+    "queued",
+    "cyclecloud",
+    "spool_depth",
+    "nodearrays",
+    "operations",
 };
 
 /* The engine's own facts: nodearrays in a line each, the rest as given. */
@@ -67,9 +72,11 @@ print_engine(json_object *eng)
 		for (i = 0; i < json_object_array_length(arr); i++) {
 			na = json_object_array_get_idx(arr, i);
 			printf("%-13s%s: %" PRId64 " nodes, %" PRId64
-			    " failures", i == 0 ? "nodearrays:" : "",
-			    log_esc(getstr(na, "name") ? getstr(na, "name") :
-			    "?"), geti(na, "nodes"), geti(na, "failures"));
+			       " failures",
+			    i == 0 ? "nodearrays:" : "",
+			    log_esc(
+			        getstr(na, "name") ? getstr(na, "name") : "?"),
+			    geti(na, "nodes"), geti(na, "failures"));
 			if (getstr(na, "last_failure") != NULL)
 				printf(" (last: %s)",
 				    log_esc(getstr(na, "last_failure")));
@@ -79,18 +86,21 @@ print_engine(json_object *eng)
 	if (json_object_object_get_ex(eng, "cyclecloud", &v) &&
 	    geti(v, "auth_failing_for") > 0)
 		printf("WARNING:     CycleCloud authentication failing for "
-		    "%" PRId64 "s\n", geti(v, "auth_failing_for"));
-	json_object_object_foreach(eng, k, val) {
+		       "%" PRId64 "s\n",
+		    geti(v, "auth_failing_for"));
+	json_object_object_foreach(eng, k, val)
+	{
 		for (j = 0; j < sizeof(engine_shown) / sizeof(*engine_shown);
-		    j++) {
+		     j++) {
 			if (strcmp(k, engine_shown[j]) == 0)
 				break;
 		}
 		if (j < sizeof(engine_shown) / sizeof(*engine_shown))
 			continue;
 		snprintf(key, sizeof(key), "%s:", k);
-		printf("%-12s %s\n", log_esc(key), log_esc(val == NULL ?
-		    "null" : json_object_get_string(val)));
+		printf("%-12s %s\n", log_esc(key),
+		    log_esc(
+		        val == NULL ? "null" : json_object_get_string(val)));
 	}
 }
 
@@ -112,7 +122,8 @@ print_status(json_object *st)
 	if (json_object_object_get_ex(st, "cyclecloud", &cc)) {
 		printf("cyclecloud:  %s cluster %s\n",
 		    log_esc(getstr(cc, "url") ? getstr(cc, "url") : "?"),
-		    log_esc(getstr(cc, "cluster") ? getstr(cc, "cluster") : "?"));
+		    log_esc(
+		        getstr(cc, "cluster") ? getstr(cc, "cluster") : "?"));
 		printf("  last success: %s\n",
 		    ago(geti(cc, "last_success"), b1, sizeof(b1)));
 		if ((s = getstr(cc, "last_error")) != NULL)
@@ -123,13 +134,16 @@ print_status(json_object *st)
 			printf("  last error:   none\n");
 		if (geti(cc, "pending") >= 0)
 			printf("  calls pending %" PRId64 ", retries %" PRId64
-			    ", throttled %" PRId64 "\n", geti(cc, "pending"),
-			    geti(cc, "retries"), geti(cc, "throttled"));
+			       ", throttled %" PRId64 "\n",
+			    geti(cc, "pending"), geti(cc, "retries"),
+			    geti(cc, "throttled"));
 	}
 	if (json_object_object_get_ex(st, "nodes", &counts) &&
 	    json_object_is_type(counts, json_type_object)) {
-		printf("nodes:       %" PRId64 " known:", geti(st, "nodes_total"));
-		json_object_object_foreach(counts, k, v) {
+		printf(
+		    "nodes:       %" PRId64 " known:", geti(st, "nodes_total"));
+		json_object_object_foreach(counts, k, v)
+		{
 			if (json_object_get_int64(v) == 0)
 				continue;
 			printf("%s %s %" PRId64, first ? "" : ",", k,
@@ -139,7 +153,7 @@ print_status(json_object *st)
 		printf("%s\n", first ? " none in any state" : "");
 	}
 	printf("requests:    %" PRId64 " queued, %" PRId64 " operations in "
-	    "flight, %" PRId64 " spooled, %" PRId64 " clients connected\n",
+	       "flight, %" PRId64 " spooled, %" PRId64 " clients connected\n",
 	    geti(st, "requests_queued"), geti(st, "ops_in_flight"),
 	    geti(st, "spool_depth"), geti(st, "peers"));
 	if (json_object_object_get_ex(st, "engine", &eng) &&
@@ -151,8 +165,8 @@ int
 ctl_status(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	json_object *reply;
 	int ch, rc, json = ctl->json;
@@ -169,8 +183,9 @@ ctl_status(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	}
 	if (json)
-		printf("%s\n", json_object_to_json_string_ext(reply,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+		                   reply, JSON_C_TO_STRING_PRETTY |
+		                              JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		print_status(reply);
 	json_object_put(reply);

@@ -69,7 +69,7 @@ install(FILES "${CMAKE_SOURCE_DIR}/etc/ccslurmd.yaml"
 	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES "${CMAKE_SOURCE_DIR}/etc/job_submit.lua"
 	DESTINATION "${CCSLURMD_DATADIR}")
-install(DIRECTORY "${CMAKE_SOURCE_DIR}/etc/cyclecloud"
+install(DIRECTORY "${CMAKE_SOURCE_DIR}/etc/cyclecloud" USE_SOURCE_PERMISSIONS
 	DESTINATION "${CCSLURMD_DATADIR}")
 install(FILES "${CMAKE_SOURCE_DIR}/client/completion/ccslurmctl.bash"
 	DESTINATION "${CCSLURMD_BASH_COMPLETIONDIR}" RENAME ccslurmctl)
@@ -107,12 +107,19 @@ add_custom_target(ccslurmd-man ALL DEPENDS ${_ccs_man_gz})
 set(_ccs_slurm_min "22.05")
 set(_ccs_slurm_next "")
 if(SLURM_INCLUDE_DIR AND EXISTS "${SLURM_INCLUDE_DIR}/slurm/slurm_version.h")
+	# SLURM_VERSION_NUMBER 0x160508 is 22.05.8.
 	file(STRINGS "${SLURM_INCLUDE_DIR}/slurm/slurm_version.h" _v
-		REGEX "^#define SLURM_VERSION_(MAJOR|MINOR) ")
-	string(REGEX REPLACE ".*MAJOR ([0-9]+).*" "\\1" _maj "${_v}")
-	string(REGEX REPLACE ".*MINOR ([0-9]+).*" "\\1" _min "${_v}")
-	if(_maj MATCHES "^[0-9]+$" AND _min MATCHES "^[0-9]+$")
+		REGEX "^#define SLURM_VERSION_NUMBER +0x[0-9a-fA-F]+")
+	string(REGEX MATCH "0x[0-9a-fA-F]+" _v "${_v}")
+	if(_v)
+		math(EXPR _maj "(${_v} >> 16) & 255")
+		math(EXPR _min "(${_v} >> 8) & 255")
 		math(EXPR _min_next "${_min} + 1")
+		foreach(_n _min _min_next)
+			if(${_n} LESS 10)
+				set(${_n} "0${${_n}}")
+			endif()
+		endforeach()
 		set(_ccs_slurm_min "${_maj}.${_min}")
 		set(_ccs_slurm_next "${_maj}.${_min_next}")
 	endif()
@@ -132,6 +139,7 @@ Includes the job_submit/cyclecloud plugin and the ccslurmctl admin tool.")
 # Absolute destinations (/etc, units, the plugin dir) need DESTDIR staging;
 # without it CPack would install them into this machine's /etc.
 set(CPACK_SET_DESTDIR ON)
+set(CPACK_PACKAGE_RELOCATABLE OFF)
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_STRIP_FILES OFF)
 set(CPACK_GENERATOR "")
@@ -198,12 +206,26 @@ endif()
 set(CPACK_RPM_PACKAGE_REQUIRES_POST "systemd")
 set(CPACK_RPM_PACKAGE_REQUIRES_PREUN "systemd")
 set(CPACK_RPM_PACKAGE_REQUIRES_POSTUN "systemd")
-set(CPACK_RPM_USER_FILELIST "%config(noreplace) ${CCSLURMD_CONFIG_PATH}")
+# CPackRPM marks every file installed to an absolute destination %config;
+# naming a file here with a harmless directive keeps it a plain file.
+set(CPACK_RPM_USER_FILELIST "%config(noreplace) ${CCSLURMD_CONFIG_PATH}"
+	"%attr(-,root,root) ${CCSLURMD_SYSTEMD_UNITDIR}/ccslurmd.service"
+	"%attr(-,root,root) ${CCSLURMD_SYSTEMD_UNITDIR}/ccslurmd.socket"
+	"%attr(-,root,root) ${CCSLURMD_TMPFILESDIR}/ccslurmd.conf"
+	"%attr(-,root,root) ${CCSLURMD_BASH_COMPLETIONDIR}/ccslurmctl")
+if(TARGET ccslurm-resume)
+	list(APPEND CPACK_RPM_USER_FILELIST
+		"%attr(-,root,root) ${CCSLURMD_LIBEXECDIR}/ccslurm-resume")
+endif()
+if(TARGET job_submit_cyclecloud)
+	list(APPEND CPACK_RPM_USER_FILELIST
+		"%attr(-,root,root) ${SLURM_PLUGIN_DIR}/job_submit_cyclecloud.so")
+endif()
 # Directories other packages own are not claimed.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
 	/etc /usr/lib/systemd /usr/lib/systemd/system /usr/lib/tmpfiles.d
-	/usr/libexec /usr/share/bash-completion
-	/usr/share/bash-completion/completions /usr/share/man/man1
+	/usr/libexec /usr/sbin /usr/share/bash-completion
+	/usr/share/bash-completion/completions /usr/share/man /usr/share/man/man1
 	/usr/share/man/man5 /usr/share/man/man8 /usr/lib64 /usr/lib64/slurm
 	/usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/slurm-wlm)
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE

@@ -50,40 +50,40 @@
 #include "xmalloc.h"
 
 /* Log "too many peers" at most this often (ms). */
-#define CONTROL_BUSY_LOG_MS	10000
-#define CONTROL_BACKLOG		128
+#define CONTROL_BUSY_LOG_MS 10000
+#define CONTROL_BACKLOG 128
 
 struct cpeer {
-	struct peer		 p;
-	struct bufferevent	*bev;
-	struct event		*deadline;	/* the whole request must arrive */
-	struct proto_hdr	 hdr;
-	int			 have_hdr;
-	int			 replied;	/* reply queued; close when drained */
-	int			 deferred;	/* control_defer(): reply later */
-	void			(*gone)(void *); /* deferred peer lost */
-	void			*gone_arg;
-	TAILQ_ENTRY(cpeer)	 entry;
+	struct peer p;
+	struct bufferevent *bev;
+	struct event *deadline; /* the whole request must arrive */
+	struct proto_hdr hdr;
+	int have_hdr;
+	int replied;          /* reply queued; close when drained */
+	int deferred;         /* control_defer(): reply later */
+	void (*gone)(void *); /* deferred peer lost */
+	void *gone_arg;
+	TAILQ_ENTRY(cpeer) entry;
 };
 TAILQ_HEAD(cpeers, cpeer);
 
 static struct {
-	struct evconnlistener	*listener;
-	char			*bound_path;	/* we bound it: unlink at exit */
-	struct cpeers		 peers;
-	size_t			 npeers;
-	struct control_stats	 stats;
-	uint64_t		 busy_logged_ms;
-	uint64_t		 busy_unlogged;
-} ctl = { .peers = TAILQ_HEAD_INITIALIZER(ctl.peers) };
+	struct evconnlistener *listener;
+	char *bound_path; /* we bound it: unlink at exit */
+	struct cpeers peers;
+	size_t npeers;
+	struct control_stats stats;
+	uint64_t busy_logged_ms;
+	uint64_t busy_unlogged;
+} ctl = {.peers = TAILQ_HEAD_INITIALIZER(ctl.peers)};
 
-static void	 control_accept(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
-static void	 peer_read(struct bufferevent *, void *);
-static void	 peer_write(struct bufferevent *, void *);
-static void	 peer_event(struct bufferevent *, short, void *);
-static void	 peer_deadline(evutil_socket_t, short, void *);
-static void	 peer_free(struct cpeer *);
+static void control_accept(
+    struct evconnlistener *, evutil_socket_t, struct sockaddr *, int, void *);
+static void peer_read(struct bufferevent *, void *);
+static void peer_write(struct bufferevent *, void *);
+static void peer_event(struct bufferevent *, short, void *);
+static void peer_deadline(evutil_socket_t, short, void *);
+static void peer_free(struct cpeer *);
 
 const struct control_stats *
 control_stats(void)
@@ -119,12 +119,12 @@ socket_is_live(const char *path)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return 0;
 	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1)
+	if ((fd = socket(
+	         AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
 		return 0;
 	/* A full backlog (EAGAIN) still means somebody listens there. */
 	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
-	    errno == EAGAIN || errno == EINPROGRESS;
+	       errno == EAGAIN || errno == EINPROGRESS;
 	close(fd);
 	return live;
 }
@@ -161,8 +161,8 @@ control_bind(const struct conf *conf, char **cause)
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		*cause = xprintf("control socket path too long (%zu bytes, "
-		    "at most %zu): %s", strlen(path), sizeof(sun.sun_path) - 1,
-		    log_esc(path));
+		                 "at most %zu): %s",
+		    strlen(path), sizeof(sun.sun_path) - 1, log_esc(path));
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
@@ -179,7 +179,8 @@ control_bind(const struct conf *conf, char **cause)
 	}
 	if (!S_ISDIR(sb.st_mode)) {
 		*cause = xprintf("control socket directory %s: not a "
-		    "directory", log_esc(dir));
+		                 "directory",
+		    log_esc(dir));
 		free(tmp);
 		return -1;
 	}
@@ -188,24 +189,26 @@ control_bind(const struct conf *conf, char **cause)
 	if (lstat(path, &sb) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
 			*cause = xprintf("%s exists and is not a socket; "
-			    "not removing it", log_esc(path));
+			                 "not removing it",
+			    log_esc(path));
 			return -1;
 		}
 		if (socket_is_live(path)) {
 			*cause = xprintf("%s: another daemon is listening "
-			    "there", log_esc(path));
+			                 "there",
+			    log_esc(path));
 			return -1;
 		}
 		log_info("control: removing stale socket %s", log_esc(path));
 		if (unlink(path) == -1 && errno != ENOENT) {
-			*cause = xprintf("unlink %s: %s", log_esc(path),
-			    strerror(errno));
+			*cause = xprintf(
+			    "unlink %s: %s", log_esc(path), strerror(errno));
 			return -1;
 		}
 	}
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
+	         0)) == -1) {
 		*cause = xprintf("socket: %s", strerror(errno));
 		return -1;
 	}
@@ -223,8 +226,8 @@ control_bind(const struct conf *conf, char **cause)
 		log_warn("control: chown %s to gid %u", log_esc(path),
 		    (unsigned)gid);
 	if (chmod(path, 0660) == -1 || listen(fd, CONTROL_BACKLOG) == -1) {
-		*cause = xprintf("listen %s: %s", log_esc(path),
-		    strerror(errno));
+		*cause =
+		    xprintf("listen %s: %s", log_esc(path), strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;
@@ -246,15 +249,17 @@ control_init(const struct conf *conf, char **cause)
 		fd = SD_LISTEN_FDS_START;
 		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
 			*cause = xprintf("the socket systemd passed (fd %d) is "
-			    "not a listening Unix stream socket", fd);
+			                 "not a listening Unix stream socket",
+			    fd);
 			return -1;
 		}
 		if (n > 1)
 			log_warnx("control: systemd passed %d sockets; using "
-			    "the first", n);
+			          "the first",
+			    n);
 		if (fd_set_nonblock(fd) == -1 || fd_set_cloexec(fd) == -1) {
-			*cause = xprintf("socket from systemd: %s",
-			    strerror(errno));
+			*cause =
+			    xprintf("socket from systemd: %s", strerror(errno));
 			return -1;
 		}
 		log_info("control: using the socket systemd passed");
@@ -302,7 +307,8 @@ control_refuse_busy(int fd)
 
 	ctl.stats.refused_busy++;
 	err = proto_error_json("ccslurmd is busy: %d connections open; "
-	    "try again", CONTROL_MAX_PEERS);
+	                       "try again",
+	    CONTROL_MAX_PEERS);
 	if (proto_frame_build(PROTO_ERROR, err, &frame, &len, NULL) == 0) {
 		r = send(fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)r;
@@ -315,7 +321,8 @@ control_refuse_busy(int fd)
 	if (ctl.busy_logged_ms == 0 ||
 	    now - ctl.busy_logged_ms >= CONTROL_BUSY_LOG_MS) {
 		log_warnx("control: %d peers connected; refused %llu "
-		    "connection(s)", CONTROL_MAX_PEERS,
+		          "connection(s)",
+		    CONTROL_MAX_PEERS,
 		    (unsigned long long)ctl.busy_unlogged + 1);
 		ctl.busy_logged_ms = now;
 		ctl.busy_unlogged = 0;
@@ -354,8 +361,8 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	cp->bev = bufferevent_socket_new(ccsd.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cp->bev == NULL) {
-		log_warnx("control: %s: bufferevent_socket_new failed",
-		    cp->p.name);
+		log_warnx(
+		    "control: %s: bufferevent_socket_new failed", cp->p.name);
 		close(fd);
 		free(cp);
 		return;
@@ -388,7 +395,7 @@ peer_free(struct cpeer *cp)
 	ctl.npeers--;
 	if (cp->deadline != NULL)
 		event_free(cp->deadline);
-	bufferevent_free(cp->bev);	/* closes the fd */
+	bufferevent_free(cp->bev); /* closes the fd */
 	free(cp);
 }
 
@@ -402,8 +409,8 @@ peer_send(struct cpeer *cp, uint16_t type, json_object *payload)
 	size_t len;
 
 	if (cp->replied) {
-		log_warnx("control: %s: second reply (%s) dropped",
-		    cp->p.name, proto_type_name(type));
+		log_warnx("control: %s: second reply (%s) dropped", cp->p.name,
+		    proto_type_name(type));
 		return;
 	}
 	if (proto_frame_build(type, payload, &frame, &len, &cause) == -1) {
@@ -411,8 +418,8 @@ peer_send(struct cpeer *cp, uint16_t type, json_object *payload)
 		    proto_type_name(type), cause);
 		err = proto_error_json("reply not sent: %s", cause);
 		free(cause);
-		if (proto_frame_build(PROTO_ERROR, err, &frame, &len,
-		    NULL) == -1)
+		if (proto_frame_build(PROTO_ERROR, err, &frame, &len, NULL) ==
+		    -1)
 			fatalx("control: cannot build an error frame");
 		json_object_put(err);
 	}
@@ -504,8 +511,10 @@ peer_refuse_perm(struct cpeer *cp, uint16_t type)
 	}
 	log_warnx("control: %s: %s refused: uid %u may not %s", cp->p.name,
 	    proto_type_name(type), (unsigned)cp->p.uid, request_verb(type));
-	control_reply_error(&cp->p, "permission denied: uid %u may not %s "
-	    "(allowed: %s)", (unsigned)cp->p.uid, request_verb(type), allowed);
+	control_reply_error(&cp->p,
+	    "permission denied: uid %u may not %s "
+	    "(allowed: %s)",
+	    (unsigned)cp->p.uid, request_verb(type), allowed);
 	free(allowed);
 }
 
@@ -518,10 +527,11 @@ peer_dispatch(struct cpeer *cp, json_object *payload)
 	if (!proto_is_request(type) || (h = req_find(type)) == NULL) {
 		ctl.stats.bad_frames++;
 		log_warnx("control: %s: unsupported request %s (%u)",
-		    cp->p.name, proto_type_name(type) != NULL ?
-		    proto_type_name(type) : "?", type);
-		control_reply_error(&cp->p, "unsupported request type %u",
+		    cp->p.name,
+		    proto_type_name(type) != NULL ? proto_type_name(type) : "?",
 		    type);
+		control_reply_error(
+		    &cp->p, "unsupported request type %u", type);
 		return;
 	}
 	if (h - req_handlers < (ptrdiff_t)nitems(ctl.stats.handled))
@@ -564,7 +574,8 @@ peer_read(struct bufferevent *bev, void *arg)
 			ctl.stats.bad_frames++;
 			log_warnx("control: %s: protocol version %u, not %u",
 			    cp->p.name, cp->hdr.version, PROTO_VERSION);
-			control_reply_error(&cp->p, "protocol version %u not "
+			control_reply_error(&cp->p,
+			    "protocol version %u not "
 			    "supported: ccslurmd %s speaks version %u",
 			    cp->hdr.version, CCSLURMD_VERSION, PROTO_VERSION);
 			free(cause);
@@ -588,10 +599,10 @@ peer_read(struct bufferevent *bev, void *arg)
 		return;
 	if (evbuffer_get_length(in) > cp->hdr.length) {
 		ctl.stats.bad_frames++;
-		log_warnx("control: %s: bytes after the request frame",
-		    cp->p.name);
+		log_warnx(
+		    "control: %s: bytes after the request frame", cp->p.name);
 		control_reply_error(&cp->p, "frame: bytes after the request "
-		    "(one request per connection)");
+		                            "(one request per connection)");
 		return;
 	}
 	if (cp->hdr.length == 0)
@@ -602,8 +613,8 @@ peer_read(struct bufferevent *bev, void *arg)
 		ctl.stats.bad_frames++;
 		log_warnx("control: %s: %s", cp->p.name,
 		    cause != NULL ? cause : "bad payload");
-		control_reply_error(&cp->p, "%s",
-		    cause != NULL ? cause : "bad payload");
+		control_reply_error(
+		    &cp->p, "%s", cause != NULL ? cause : "bad payload");
 		free(cause);
 		return;
 	}
@@ -630,14 +641,15 @@ peer_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT) {
 		ctl.stats.timeouts++;
 		log_warnx("control: %s: did not read its reply in %d ms; "
-		    "dropped", cp->p.name, CONTROL_WRITE_TIMEOUT_MS);
+		          "dropped",
+		    cp->p.name, CONTROL_WRITE_TIMEOUT_MS);
 	} else if (what & BEV_EVENT_ERROR)
 		log_debug("control: %s: %s", cp->p.name,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	else if ((what & BEV_EVENT_EOF) && !cp->replied && !cp->deferred &&
-	    cp->have_hdr)
-		log_warnx("control: %s: closed in the middle of a frame",
-		    cp->p.name);
+	         cp->have_hdr)
+		log_warnx(
+		    "control: %s: closed in the middle of a frame", cp->p.name);
 	peer_free(cp);
 }
 

@@ -540,7 +540,10 @@ effects(struct node *n, enum node_state from)
 		/* Slurm requeues the jobs now, not at ResumeTimeout. */
 		queue_down(n->name, n->error);
 		queue_addr_reset(n);
-		if (from != NS_QUEUED || node_vm_exists(n)) {
+		/* No cloud record (a create that added fewer): nothing to
+		 * shut down, and a shutdown by name would be refused again
+		 * and again. */
+		if (node_vm_exists(n) || (from != NS_QUEUED && n->in_cloud)) {
 			n->pending = NP_SHUTDOWN;
 			arm_batch(ccsd.conf->daemon.batch_window_ms);
 		} else
@@ -770,8 +773,14 @@ take_request(enum node_action act, const char *id, const char *hostlist,
 		json_object_put(jobs);
 		hostnames_free(&hn);
 	}
-	log_info("%s %s from %s: %zu nodes, %zu taken on", action_name(act),
-	    log_esc(norm), who, count, moved);
+	/* Requests from peers are logged by their handler with the uid. */
+	if (strncmp(who, "spool", 5) == 0)
+		log_info("%s %s from %s, id %s: %zu nodes, %zu taken on",
+		    action_name(act), log_esc(norm), who, log_esc(id), count,
+		    moved);
+	else
+		log_debug("%s %s from %s: %zu nodes, %zu taken on",
+		    action_name(act), log_esc(norm), who, count, moved);
 	reply->accepted = (int64_t)moved;
 	reply->nodes = (int64_t)count;
 	free(norm);
@@ -936,6 +945,17 @@ op_fail_all(struct op *op, const struct cc_result *res)
 			fail_node(n, EV_GIVE_UP, msg, auth ? FAIL_AUTH :
 			    FAIL_API);
 			free(msg);
+		} else if (!kind_is_up(op->kind) &&
+		    (res->err == CC_ERR_CLIENT || res->err == CC_ERR_NOTFOUND ||
+		    res->err == CC_ERR_CONFLICT ||
+		    res->err == CC_ERR_BAD_RESPONSE)) {
+			/* Permanent: do not loop; the next sweep tells what
+			 * the VM really is and reconciliation acts on it. */
+			log_errorx("cloud: giving up %s of %s: %s",
+			    opk_names[op->kind], log_esc(n->name),
+			    res->message ? log_esc(res->message) :
+			    cc_err_name(res->err));
+			n->pending = NP_NONE;
 		} else if (n->state == NS_QUEUED || n->state == NS_STOPPING ||
 		    n->state == NS_FAILED) {
 			/* Try again with the next batch; VMs must not leak. */
@@ -1219,18 +1239,20 @@ on_batch(evutil_socket_t fd, short what, void *arg)
 void
 engine_shutdown_orphan(struct node *n)
 {
-	if (n->pending != NP_NONE)
+	struct namebuf one = { 0 };
+
+	if (n->pending != NP_NONE || n->request_id != NULL)
 		return;
-	free(n->request_id);
-	n->request_id = NULL;
-	n->pending = NP_SHUTDOWN;
-	/* The node stays powered down for Slurm; only its VM goes. */
-	if (n->state == NS_POWERED_DOWN) {
-		struct namebuf one = { 0 };
-		nb_add(&one, n->name, NULL);
-		issue(shutdown_kind(), one.names, one.n);
-		nb_clear(&one);
+	if (n->state == NS_REQUESTED || n->state == NS_BOOTING ||
+	    n->state == NS_READY) {
+		/* Slurm does not want it: the ordinary way down. */
+		apply_event(n, EV_SUSPEND, NULL);
+		return;
 	}
+	/* Powered down for Slurm already: only its VM goes. */
+	nb_add(&one, n->name, NULL);
+	issue(shutdown_kind(), one.names, one.n);
+	nb_clear(&one);
 }
 
 /* ---- Observing the cloud ------------------------------------------------- */
@@ -1307,8 +1329,9 @@ op_settled(const struct op *op)
 			    n->state == NS_QUEUED)
 				return false;
 		} else if (node_vm_exists(n) && (n->state == NS_STOPPING ||
-		    n->state == NS_FAILED || n->state == NS_POWERED_DOWN))
-			return false;
+		    n->state == NS_FAILED || n->state == NS_POWERED_DOWN ||
+		    st_is(n->cc_status, "Terminating")))
+			return false;	/* a queued resume waits for Off too */
 	}
 	return true;
 }
@@ -1402,9 +1425,9 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 		spool_take();
 		upd_next();
 	}
-	if (!TAILQ_EMPTY(&E.ops) || !TAILQ_EMPTY(&E.upds) ||
-	    E.spool_depth > 0)
-		arm_poll(ccsd.conf->daemon.poll_interval_ms);
+	/* Always: the spool is read every round (a shim spools when the
+	 * daemon was slow to answer, not only when it was down). */
+	arm_poll(ccsd.conf->daemon.poll_interval_ms);
 }
 
 static void

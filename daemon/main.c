@@ -46,15 +46,17 @@ static void
 warn_paths(const struct conf *conf)
 {
 	if (strcmp(conf->daemon.socket, CCSLURMD_SOCKET_PATH) != 0)
-		log_warnx("daemon.socket is %s, not the built-in %s: the "
+		log_warnx(
+		    "daemon.socket is %s, not the built-in %s: the "
 		    "shims slurmctld runs will NOT find this daemon (they "
 		    "only know the built-in path)",
 		    log_esc(conf->daemon.socket), CCSLURMD_SOCKET_PATH);
 	if (strcmp(conf->daemon.spool_dir, CCSLURMD_SPOOL_DIR) != 0)
-		log_warnx("daemon.spool_dir is %s, not the built-in %s: "
+		log_warnx(
+		    "daemon.spool_dir is %s, not the built-in %s: "
 		    "requests the shims spool while the daemon is down will "
-		    "NOT be seen", log_esc(conf->daemon.spool_dir),
-		    CCSLURMD_SPOOL_DIR);
+		    "NOT be seen",
+		    log_esc(conf->daemon.spool_dir), CCSLURMD_SPOOL_DIR);
 }
 
 static void
@@ -67,8 +69,8 @@ static void
 notify_running(void)
 {
 	notify_status("running: %zu nodes known, %zu requests queued, "
-	    "%zu operations in flight", nodes.n, engine_queued(),
-	    engine_ops_in_flight());
+	              "%zu operations in flight",
+	    nodes.n, engine_queued(), engine_ops_in_flight());
 }
 
 /* Append one error without a file line (the engine refused, say). */
@@ -98,7 +100,8 @@ ccsd_reload(struct conf_errors *errs)
 		for (i = 0; i < errs->n; i++)
 			log_warnx("reload: %s", errs->v[i].text);
 		log_warnx("reload: %zu error(s); keeping the old "
-		    "configuration", errs->n);
+		          "configuration",
+		    errs->n);
 		goto fail;
 	}
 	if (engine_reconfigure(conf, &cause) == -1) {
@@ -111,7 +114,7 @@ ccsd_reload(struct conf_errors *errs)
 	/* What cannot change without a restart: say so, do not pretend. */
 	if (strcmp(conf->daemon.socket, ccsd.conf->daemon.socket) != 0)
 		log_warnx("reload: daemon.socket changed to %s; the daemon "
-		    "keeps listening on %s until restarted",
+		          "keeps listening on %s until restarted",
 		    log_esc(conf->daemon.socket),
 		    log_esc(ccsd.conf->daemon.socket));
 	old = ccsd.conf;
@@ -124,22 +127,22 @@ ccsd_reload(struct conf_errors *errs)
 		log_warnx("reload: metrics listener: %s", cause);
 		free(cause);
 	}
-	log_info("reload: configuration %s loaded",
-	    log_esc(ccsd.config_path));
+	log_info("reload: configuration %s loaded", log_esc(ccsd.config_path));
 	notify_ready();
 	notify_running();
 	return 0;
 fail:
 	notify_ready();
 	notify_status("running; last reload FAILED (%zu error(s)), old "
-	    "configuration kept", errs->n);
+	              "configuration kept",
+	    errs->n);
 	return -1;
 }
 
 static void
 on_sighup(evutil_socket_t sig, short what, void *arg)
 {
-	struct conf_errors errs = { NULL, 0 };
+	struct conf_errors errs = {NULL, 0};
 
 	ccsd_reload(&errs);
 	conf_errors_free(&errs);
@@ -161,7 +164,7 @@ on_sigterm(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	struct conf_errors errs = { NULL, 0 };
+	struct conf_errors errs = {NULL, 0};
 	struct event *ev_hup, *ev_term, *ev_int;
 	const char *env;
 	char *cause = NULL;
@@ -184,7 +187,7 @@ main(int argc, char **argv)
 		case 'd':
 			ccsd.debug = 1;
 			break;
-		case 'f':	/* the only mode; accepted for habit */
+		case 'f': /* the only mode; accepted for habit */
 			break;
 		case 'n':
 			check = 1;

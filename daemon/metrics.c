@@ -25,9 +25,9 @@
 static struct evhttp *metrics_http;
 
 static const char *const action_names[] = {
-	[ACT_RESUME] = "resume",
-	[ACT_SUSPEND] = "suspend",
-	[ACT_RESUMEFAIL] = "resumefail",
+    [ACT_RESUME] = "resume",
+    [ACT_SUSPEND] = "suspend",
+    [ACT_RESUMEFAIL] = "resumefail",
 };
 
 static void
@@ -72,28 +72,33 @@ metrics_cc(FILE *f)
 	    "CycleCloud API calls finished, by endpoint and outcome.");
 	for (e = 0; e < CC_EP_COUNT; e++) {
 		for (o = 0; o < CC_ERR_COUNT; o++)
-			fprintf(f, "ccslurmd_cc_api_calls_total{endpoint=\"%s\","
-			    "outcome=\"%s\"} %llu\n", cc_endpoint_name(e),
-			    cc_err_name(o),
+			fprintf(f,
+			    "ccslurmd_cc_api_calls_total{endpoint=\"%s\","
+			    "outcome=\"%s\"} %llu\n",
+			    cc_endpoint_name(e), cc_err_name(o),
 			    (unsigned long long)st.ep[e].calls[o]);
 	}
 	head(f, "ccslurmd_cc_api_attempts_total", "counter",
 	    "HTTP attempts sent to CycleCloud, by endpoint.");
 	for (e = 0; e < CC_EP_COUNT; e++)
-		fprintf(f, "ccslurmd_cc_api_attempts_total{endpoint=\"%s\"} "
-		    "%llu\n", cc_endpoint_name(e),
-		    (unsigned long long)st.ep[e].attempts);
+		fprintf(f,
+		    "ccslurmd_cc_api_attempts_total{endpoint=\"%s\"} "
+		    "%llu\n",
+		    cc_endpoint_name(e), (unsigned long long)st.ep[e].attempts);
 	head(f, "ccslurmd_cc_api_retries_total", "counter",
 	    "HTTP attempts after the first of a call, by endpoint.");
 	for (e = 0; e < CC_EP_COUNT; e++)
-		fprintf(f, "ccslurmd_cc_api_retries_total{endpoint=\"%s\"} "
-		    "%llu\n", cc_endpoint_name(e),
-		    (unsigned long long)st.ep[e].retries);
+		fprintf(f,
+		    "ccslurmd_cc_api_retries_total{endpoint=\"%s\"} "
+		    "%llu\n",
+		    cc_endpoint_name(e), (unsigned long long)st.ep[e].retries);
 	head(f, "ccslurmd_cc_api_throttled_total", "counter",
 	    "HTTP 429 answers from CycleCloud, by endpoint.");
 	for (e = 0; e < CC_EP_COUNT; e++)
-		fprintf(f, "ccslurmd_cc_api_throttled_total{endpoint=\"%s\"} "
-		    "%llu\n", cc_endpoint_name(e),
+		fprintf(f,
+		    "ccslurmd_cc_api_throttled_total{endpoint=\"%s\"} "
+		    "%llu\n",
+		    cc_endpoint_name(e),
 		    (unsigned long long)st.ep[e].throttled);
 	head(f, "ccslurmd_cc_api_throttle_waits_total", "counter",
 	    "Attempts held back by the shared rate limiter.");
@@ -104,19 +109,23 @@ metrics_cc(FILE *f)
 	for (e = 0; e < CC_EP_COUNT; e++) {
 		ep = &st.ep[e];
 		for (b = 0; b < CC_LATENCY_NBUCKETS; b++)
-			fprintf(f, "ccslurmd_cc_api_latency_seconds_bucket{"
+			fprintf(f,
+			    "ccslurmd_cc_api_latency_seconds_bucket{"
 			    "endpoint=\"%s\",le=\"%g\"} %llu\n",
 			    cc_endpoint_name(e), cc_latency_bounds[b],
 			    (unsigned long long)ep->latency_bucket[b]);
-		fprintf(f, "ccslurmd_cc_api_latency_seconds_bucket{"
-		    "endpoint=\"%s\",le=\"+Inf\"} %llu\n", cc_endpoint_name(e),
-		    (unsigned long long)ep->latency_count);
-		fprintf(f, "ccslurmd_cc_api_latency_seconds_sum{"
-		    "endpoint=\"%s\"} %.6f\n", cc_endpoint_name(e),
-		    ep->latency_sum);
-		fprintf(f, "ccslurmd_cc_api_latency_seconds_count{"
-		    "endpoint=\"%s\"} %llu\n", cc_endpoint_name(e),
-		    (unsigned long long)ep->latency_count);
+		fprintf(f,
+		    "ccslurmd_cc_api_latency_seconds_bucket{"
+		    "endpoint=\"%s\",le=\"+Inf\"} %llu\n",
+		    cc_endpoint_name(e), (unsigned long long)ep->latency_count);
+		fprintf(f,
+		    "ccslurmd_cc_api_latency_seconds_sum{"
+		    "endpoint=\"%s\"} %.6f\n",
+		    cc_endpoint_name(e), ep->latency_sum);
+		fprintf(f,
+		    "ccslurmd_cc_api_latency_seconds_count{"
+		    "endpoint=\"%s\"} %llu\n",
+		    cc_endpoint_name(e), (unsigned long long)ep->latency_count);
 	}
 	head(f, "ccslurmd_cc_api_pending", "gauge",
 	    "CycleCloud calls in flight or waiting for a retry.");
@@ -145,11 +154,15 @@ metrics_nodes(FILE *f, const struct engine_counts *ec)
 	head(f, "ccslurmd_resume_to_ready_seconds", "histogram",
 	    "From a resume accepted to the node ready and Slurm told.");
 	for (b = 0; b < ENGINE_READY_NBUCKETS; b++)
-		fprintf(f, "ccslurmd_resume_to_ready_seconds_bucket{le=\"%g\"} "
-		    "%llu\n", engine_ready_bounds[b],
+		fprintf(f,
+		    "ccslurmd_resume_to_ready_seconds_bucket{le=\"%g\"} "
+		    "%llu\n",
+		    engine_ready_bounds[b],
 		    (unsigned long long)ec->resume_to_ready_bucket[b]);
-	fprintf(f, "ccslurmd_resume_to_ready_seconds_bucket{le=\"+Inf\"} "
-	    "%llu\n", (unsigned long long)ec->resume_to_ready_count);
+	fprintf(f,
+	    "ccslurmd_resume_to_ready_seconds_bucket{le=\"+Inf\"} "
+	    "%llu\n",
+	    (unsigned long long)ec->resume_to_ready_count);
 	fprintf(f, "ccslurmd_resume_to_ready_seconds_sum %.3f\n",
 	    ec->resume_to_ready_sum);
 	u64(f, "ccslurmd_resume_to_ready_seconds_count",
@@ -166,8 +179,10 @@ metrics_nodes(FILE *f, const struct engine_counts *ec)
 	head(f, "ccslurmd_node_failures_by_reason_total", "counter",
 	    "Node start failures, by reason.");
 	for (s = 0; s < FAIL_COUNT; s++)
-		fprintf(f, "ccslurmd_node_failures_by_reason_total{"
-		    "reason=\"%s\"} %llu\n", engine_fail_name(s),
+		fprintf(f,
+		    "ccslurmd_node_failures_by_reason_total{"
+		    "reason=\"%s\"} %llu\n",
+		    engine_fail_name(s),
 		    (unsigned long long)ec->failures_by_reason[s]);
 }
 
@@ -199,8 +214,10 @@ metrics_requests(FILE *f, const struct engine_counts *ec)
 	for (h = req_handlers, i = 0; h->type != 0; h++, i++) {
 		if (i >= nitems(cs->handled))
 			break;
-		fprintf(f, "ccslurmd_control_requests_total{type=\"%s\"} "
-		    "%llu\n", proto_type_name(h->type),
+		fprintf(f,
+		    "ccslurmd_control_requests_total{type=\"%s\"} "
+		    "%llu\n",
+		    proto_type_name(h->type),
 		    (unsigned long long)cs->handled[i]);
 	}
 	head(f, "ccslurmd_control_connections_total", "counter",
@@ -208,14 +225,20 @@ metrics_requests(FILE *f, const struct engine_counts *ec)
 	u64(f, "ccslurmd_control_connections_total", cs->connections);
 	head(f, "ccslurmd_control_refused_total", "counter",
 	    "Control connections or requests refused, by reason.");
-	fprintf(f, "ccslurmd_control_refused_total{reason=\"permission\"} "
-	    "%llu\n", (unsigned long long)cs->refused_perm);
+	fprintf(f,
+	    "ccslurmd_control_refused_total{reason=\"permission\"} "
+	    "%llu\n",
+	    (unsigned long long)cs->refused_perm);
 	fprintf(f, "ccslurmd_control_refused_total{reason=\"busy\"} %llu\n",
 	    (unsigned long long)cs->refused_busy);
-	fprintf(f, "ccslurmd_control_refused_total{reason=\"bad_frame\"} "
-	    "%llu\n", (unsigned long long)cs->bad_frames);
-	fprintf(f, "ccslurmd_control_refused_total{reason=\"timeout\"} "
-	    "%llu\n", (unsigned long long)cs->timeouts);
+	fprintf(f,
+	    "ccslurmd_control_refused_total{reason=\"bad_frame\"} "
+	    "%llu\n",
+	    (unsigned long long)cs->bad_frames);
+	fprintf(f,
+	    "ccslurmd_control_refused_total{reason=\"timeout\"} "
+	    "%llu\n",
+	    (unsigned long long)cs->timeouts);
 	head(f, "ccslurmd_control_peers", "gauge",
 	    "Clients connected to the control socket now.");
 	u64(f, "ccslurmd_control_peers", control_npeers());
@@ -284,8 +307,8 @@ metrics_http_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *out;
 	char *text;
 
-	if (!(evhttp_request_get_command(req) & (EVHTTP_REQ_GET |
-	    EVHTTP_REQ_HEAD))) {
+	if (!(evhttp_request_get_command(req) &
+	        (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))) {
 		evhttp_send_error(req, 405, "only GET");
 		return;
 	}
@@ -314,18 +337,18 @@ metrics_listen_start(const struct conf *conf, char **cause)
 		*cause = xprintf("evhttp_new failed");
 		return -1;
 	}
-	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(
+	    metrics_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	/* Bounded: a scraper's request is small, and idle ones go. */
 	evhttp_set_max_headers_size(metrics_http, 8192);
 	evhttp_set_max_body_size(metrics_http, 0);
 	evhttp_set_timeout(metrics_http, 10);
 	evhttp_set_cb(metrics_http, "/metrics", metrics_http_cb, NULL);
 	evhttp_set_gencb(metrics_http, metrics_http_other, NULL);
-	if (evhttp_bind_socket(metrics_http, conf->metrics.host,
-	    conf->metrics.port) == -1) {
-		*cause = xprintf("cannot listen on %s",
-		    log_esc(conf->metrics.listen));
+	if (evhttp_bind_socket(
+	        metrics_http, conf->metrics.host, conf->metrics.port) == -1) {
+		*cause = xprintf(
+		    "cannot listen on %s", log_esc(conf->metrics.listen));
 		evhttp_free(metrics_http);
 		metrics_http = NULL;
 		return -1;

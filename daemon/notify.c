@@ -86,8 +86,8 @@ notify_watchdog_start(void)
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
-	watchdog_ev = event_new(ccsd.base, -1, EV_PERSIST, notify_watchdog,
-	    NULL);
+	watchdog_ev =
+	    event_new(ccsd.base, -1, EV_PERSIST, notify_watchdog, NULL);
 	event_add(watchdog_ev, &tv);
 	notify("WATCHDOG=1");
 	log_info("notify: watchdog every %llu ms",

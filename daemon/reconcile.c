@@ -116,8 +116,12 @@ on_nodes(int status, const char *out, void *arg)
 			if (n->keep_alive || n->request_id != NULL ||
 			    n->pending != NP_NONE)
 				goto next;
+			/* A VM Slurm does not want: powered down in Slurm and
+			 * not on its way up (after a crash the daemon adopts
+			 * such a VM as ready or booting). */
 			if (node_vm_exists(n) && sn.powered_down &&
-			    !sn.powering_up && n->state == NS_POWERED_DOWN) {
+			    !sn.powering_up && (n->state == NS_POWERED_DOWN ||
+			    n->state == NS_READY || n->state == NS_BOOTING)) {
 				if (n->orphan_since_ms == 0)
 					n->orphan_since_ms = now;
 				if (now - n->orphan_since_ms >=

@@ -11,19 +11,19 @@
 #include "xmalloc.h"
 
 const struct req_handler req_handlers[] = {
-	{ .type = PROTO_RESUME, .privileged = true, .handle = req_resume },
-	{ .type = PROTO_SUSPEND, .privileged = true, .handle = req_suspend },
-	{ .type = PROTO_RESUMEFAIL, .privileged = true,
-	  .handle = req_resumefail },
-	{ .type = PROTO_STATUS, .privileged = false, .handle = req_status },
-	{ .type = PROTO_NODES, .privileged = false, .handle = req_nodes },
-	{ .type = PROTO_METRICS, .privileged = false, .handle = req_metrics },
-	{ .type = PROTO_PING, .privileged = false, .handle = req_ping },
-	{ .type = PROTO_CLUSTER, .privileged = false, .handle = req_cluster },
-	{ .type = PROTO_RELOAD, .privileged = true, .handle = req_reload },
-	{ .type = PROTO_CREATE_NODES, .privileged = true,
-	  .handle = req_create_nodes },
-	{ .type = 0 },
+    {.type = PROTO_RESUME, .privileged = true, .handle = req_resume},
+    {.type = PROTO_SUSPEND, .privileged = true, .handle = req_suspend},
+    {.type = PROTO_RESUMEFAIL, .privileged = true, .handle = req_resumefail},
+    {.type = PROTO_STATUS, .privileged = false, .handle = req_status},
+    {.type = PROTO_NODES, .privileged = false, .handle = req_nodes},
+    {.type = PROTO_METRICS, .privileged = false, .handle = req_metrics},
+    {.type = PROTO_PING, .privileged = false, .handle = req_ping},
+    {.type = PROTO_CLUSTER, .privileged = false, .handle = req_cluster},
+    {.type = PROTO_RELOAD, .privileged = true, .handle = req_reload},
+    {.type = PROTO_CREATE_NODES,
+        .privileged = true,
+        .handle = req_create_nodes},
+    {.type = 0},
 };
 
 const struct req_handler *
@@ -39,9 +39,9 @@ req_find(uint16_t type)
 }
 
 static const uint16_t action_types[] = {
-	[ACT_RESUME] = PROTO_RESUME,
-	[ACT_SUSPEND] = PROTO_SUSPEND,
-	[ACT_RESUMEFAIL] = PROTO_RESUMEFAIL,
+    [ACT_RESUME] = PROTO_RESUME,
+    [ACT_SUSPEND] = PROTO_SUSPEND,
+    [ACT_RESUMEFAIL] = PROTO_RESUMEFAIL,
 };
 
 void
@@ -66,8 +66,7 @@ req_node_action(struct peer *peer, json_object *payload, int action)
 	 * are the kernel's, the program name is the client's word. */
 	who = xprintf("%s (%s)", peer->name,
 	    req.program != NULL ? log_esc(req.program) : "unknown program");
-	if (engine_submit(action, &req, peer->uid, who, &reply,
-	    &cause) == -1) {
+	if (engine_submit(action, &req, peer->uid, who, &reply, &cause) == -1) {
 		log_warnx("%s %s from %s, id %s: refused: %s", name,
 		    log_esc(req.hostlist), who, log_esc(req.id), cause);
 		control_reply_error(peer, "%s", cause);

@@ -18,7 +18,7 @@ req_nodes(struct peer *peer, json_object *payload)
 	    !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string)) {
 			control_reply_error(peer, "nodes: \"hostlist\" must be "
-			    "a string");
+			                          "a string");
 			return;
 		}
 		hostlist = json_object_get_string(v);
@@ -26,8 +26,8 @@ req_nodes(struct peer *peer, json_object *payload)
 			hostlist = NULL;
 	}
 	if ((obj = engine_nodes_json(hostlist, &cause)) == NULL) {
-		control_reply_error(peer, "%s",
-		    cause != NULL ? cause : "nodes: not available");
+		control_reply_error(
+		    peer, "%s", cause != NULL ? cause : "nodes: not available");
 		free(cause);
 		return;
 	}

@@ -9,7 +9,7 @@
 void
 req_reload(struct peer *peer, json_object *payload)
 {
-	struct conf_errors errs = { NULL, 0 };
+	struct conf_errors errs = {NULL, 0};
 	json_object *obj, *arr;
 	size_t i;
 
@@ -22,11 +22,12 @@ req_reload(struct peer *peer, json_object *payload)
 		return;
 	}
 	obj = proto_error_json("configuration not reloaded (%zu error%s); "
-	    "the old one stays", errs.n, errs.n == 1 ? "" : "s");
+	                       "the old one stays",
+	    errs.n, errs.n == 1 ? "" : "s");
 	arr = json_object_new_array();
 	for (i = 0; i < errs.n; i++)
-		json_object_array_add(arr,
-		    json_object_new_string(errs.v[i].text));
+		json_object_array_add(
+		    arr, json_object_new_string(errs.v[i].text));
 	json_object_object_add(obj, "errors", arr);
 	control_reply(peer, PROTO_ERROR, obj);
 	json_object_put(obj);

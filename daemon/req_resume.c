@@ -1,6 +1,6 @@
 /*
- * req_resume.c: a resume request (slurmctld's ResumeProgram, or ccslurmctl resume).
- * Privileged (req.c); the common body is req_node_action().
+ * req_resume.c: a resume request (slurmctld's ResumeProgram, or ccslurmctl
+ * resume). Privileged (req.c); the common body is req_node_action().
  */
 #include "ccslurmd.h"
 

@@ -1,6 +1,6 @@
 /*
- * req_resumefail.c: a resume-fail request (ResumeFailProgram: Slurm gave up waiting).
- * Privileged (req.c); the common body is req_node_action().
+ * req_resumefail.c: a resume-fail request (ResumeFailProgram: Slurm gave up
+ * waiting). Privileged (req.c); the common body is req_node_action().
  */
 #include "ccslurmd.h"
 

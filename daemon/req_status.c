@@ -14,8 +14,8 @@
 static json_object *
 time_or_null(uint64_t wall_ms)
 {
-	return wall_ms == 0 ? NULL : json_object_new_int64(
-	    (int64_t)(wall_ms / 1000));
+	return wall_ms == 0 ? NULL
+	                    : json_object_new_int64((int64_t)(wall_ms / 1000));
 }
 
 static json_object *
@@ -28,13 +28,13 @@ status_cc(void)
 	size_t i;
 
 	o = json_object_new_object();
-	json_object_object_add(o, "url",
-	    json_object_new_string(ccsd.conf->cc.url));
-	json_object_object_add(o, "cluster",
-	    json_object_new_string(ccsd.conf->cc.cluster));
+	json_object_object_add(
+	    o, "url", json_object_new_string(ccsd.conf->cc.url));
+	json_object_object_add(
+	    o, "cluster", json_object_new_string(ccsd.conf->cc.cluster));
 	if (cc == NULL) {
-		json_object_object_add(o, "connected",
-		    json_object_new_boolean(0));
+		json_object_object_add(
+		    o, "connected", json_object_new_boolean(0));
 		return o;
 	}
 	cc_get_stats(cc, &st);
@@ -42,20 +42,21 @@ status_cc(void)
 		throttled += st.ep[i].throttled;
 		retries += st.ep[i].retries;
 	}
-	json_object_object_add(o, "last_success",
-	    time_or_null(st.last_success_ms));
-	json_object_object_add(o, "last_error_time",
-	    time_or_null(st.last_error_ms));
-	json_object_object_add(o, "last_error", st.last_error[0] == '\0' ?
-	    NULL : json_object_new_string(st.last_error));
-	json_object_object_add(o, "throttled",
-	    json_object_new_int64((int64_t)throttled));
+	json_object_object_add(
+	    o, "last_success", time_or_null(st.last_success_ms));
+	json_object_object_add(
+	    o, "last_error_time", time_or_null(st.last_error_ms));
+	json_object_object_add(o, "last_error",
+	    st.last_error[0] == '\0' ? NULL
+	                             : json_object_new_string(st.last_error));
+	json_object_object_add(
+	    o, "throttled", json_object_new_int64((int64_t)throttled));
 	json_object_object_add(o, "throttle_waits",
 	    json_object_new_int64((int64_t)st.throttle_waits));
-	json_object_object_add(o, "retries",
-	    json_object_new_int64((int64_t)retries));
-	json_object_object_add(o, "pending",
-	    json_object_new_int64((int64_t)st.pending));
+	json_object_object_add(
+	    o, "retries", json_object_new_int64((int64_t)retries));
+	json_object_object_add(
+	    o, "pending", json_object_new_int64((int64_t)st.pending));
 	return o;
 }
 
@@ -66,19 +67,20 @@ req_status(struct peer *peer, json_object *payload)
 	int i;
 
 	o = json_object_new_object();
-	json_object_object_add(o, "version",
-	    json_object_new_string(CCSLURMD_VERSION));
+	json_object_object_add(
+	    o, "version", json_object_new_string(CCSLURMD_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
 	json_object_object_add(o, "started",
 	    json_object_new_int64((int64_t)(ccsd.start_wall_ms / 1000)));
-	json_object_object_add(o, "uptime", json_object_new_int64(
-	    (int64_t)((now_mono_ms() - ccsd.start_mono_ms) / 1000)));
-	json_object_object_add(o, "config",
-	    json_object_new_string(ccsd.config_path));
-	json_object_object_add(o, "socket",
-	    json_object_new_string(ccsd.conf->daemon.socket));
-	json_object_object_add(o, "peers",
-	    json_object_new_int64((int64_t)control_npeers()));
+	json_object_object_add(o, "uptime",
+	    json_object_new_int64(
+	        (int64_t)((now_mono_ms() - ccsd.start_mono_ms) / 1000)));
+	json_object_object_add(
+	    o, "config", json_object_new_string(ccsd.config_path));
+	json_object_object_add(
+	    o, "socket", json_object_new_string(ccsd.conf->daemon.socket));
+	json_object_object_add(
+	    o, "peers", json_object_new_int64((int64_t)control_npeers()));
 	json_object_object_add(o, "requests_queued",
 	    json_object_new_int64((int64_t)engine_queued()));
 	json_object_object_add(o, "ops_in_flight",
@@ -92,8 +94,8 @@ req_status(struct peer *peer, json_object *payload)
 		json_object_object_add(counts, node_state_name(i),
 		    json_object_new_int64((int64_t)nodes.count[i]));
 	json_object_object_add(o, "nodes", counts);
-	json_object_object_add(o, "nodes_total",
-	    json_object_new_int64((int64_t)nodes.n));
+	json_object_object_add(
+	    o, "nodes_total", json_object_new_int64((int64_t)nodes.n));
 
 	if ((eng = engine_status_json()) != NULL)
 		json_object_object_add(o, "engine", eng);

@@ -12,7 +12,7 @@ _ccslurmctl()
 	local globals="-s -c --json -h --help -V --version"
 
 	case $prev in
-	-s | -c | --password-file | --slurm-conf)
+	-s | -c | --password-file | --slurm-conf | --ca-file)
 		_filedir
 		return
 		;;
@@ -58,10 +58,13 @@ _ccslurmctl()
 	case $cmd in
 	status | nodes) opts="--json" ;;
 	resume | suspend) opts="--wait" ;;
-	check) opts="--slurm-conf" ;;
-	initialize) opts="--url --cluster --username --password-file --force" ;;
+	check) opts="--slurm-conf --json" ;;
+	initialize)
+		opts="--url --cluster --username --password-file --ca-file
+			--no-verify-tls --force"
+		;;
 	generate) opts="--output-dir --dry-run --json" ;;
-	create-nodes) opts="--policy --dry-run" ;;
+	create-nodes) opts="--policy --dry-run --json" ;;
 	esac
 	if [[ $cur == -* && -n $opts ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -17,6 +17,8 @@
 #   ccs_write_config [FILE] [YAML LINES...]  a config for the fake (extra
 #                               lines appended verbatim, e.g. under log:)
 #   ccs_start_daemon [ARGS...]  ccslurmd -f -c $CCS_CONFIG, waits for ping
+#                               (under $CCS_DAEMON_WRAPPER when set, e.g.
+#                               "valgrind --error-exitcode=1 --leak-check=full")
 #   ccs_stop_daemon             SIGTERM, wait, check it exited 0
 #   ccs_ctl ARGS...             ccslurmctl on the private socket
 #   ccs_shim NAME ARGS...       ccslurm-resume|-suspend|-resumefail likewise
@@ -28,6 +30,19 @@
 #                               joined by spaces, matches the regex PATTERN
 #   ccs_daemon_log_has REGEX    the daemon's log has a matching line
 #   ccs_assert_eq WANT GOT DESC / ccs_assert_match REGEX TEXT DESC
+#   ccs_free_port               a free TCP port on 127.0.0.1 (for listeners)
+#   ccs_write_arrays FILE SPEC...  an ARRAYS.json of autoscale nodearrays;
+#                               SPEC is NAME:hpc|htc:MAXCOUNT[:SCALESET[:POLICY]]
+#   ccs_all_in STATE HOSTLIST   every node of HOSTLIST is in STATE (daemon)
+#   ccs_each_once KEY HOSTLIST  the fake's counters[KEY] (node_creates,
+#                               node_starts) is exactly 1 for each node of
+#                               HOSTLIST (and names no other node)
+#   ccs_kill_daemon             SIGKILL the daemon and reap it
+#   ccs_wait_daemon_exit T      wait up to T s for the daemon to end by
+#                               itself (a failpoint); its exit status in
+#                               $CCS_DAEMON_RC (137: SIGKILL)
+#   ccs_journal_sum             a checksum of the daemon's state directory
+#   ccs_metric NAME             the value of an unlabelled metric (ctl metrics)
 #
 # Settings: KEEP=1 keeps $CCS_T (logs, config) after the run.
 # From ctest: CCS_BUILD_DIR (binaries), CCS_SOURCE_DIR (fake, certs script).
@@ -59,7 +74,7 @@ ccs_assert_eq() { # WANT GOT DESC
 }
 
 ccs_assert_match() { # REGEX TEXT DESC
-	printf '%s\n' "$2" | grep -Eq -- "$1" ||
+	grep -Eq -- "$1" <<<"$2" ||
 		ccs_fail "$3: '$2' does not match /$1/"
 }
 
@@ -206,9 +221,11 @@ ccs_shim() { # NAME ARGS...
 }
 
 ccs_start_daemon() { # [ARGS...]
-	"$CCSLURMD" -f -c "$CCS_CONFIG" "$@" 2>>"$CCS_T/daemon.log" &
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	${CCS_DAEMON_WRAPPER:-} "$CCSLURMD" -f -c "$CCS_CONFIG" "$@" \
+	    2>>"$CCS_T/daemon.log" &
 	CCS_DAEMON_PID=$!
-	ccs_wait_for 20 "ccslurmd to answer ping" ccs_ctl ping
+	ccs_wait_for 60 "ccslurmd to answer ping" ccs_ctl ping
 	ccs_log "ccslurmd up (pid $CCS_DAEMON_PID)"
 }
 
@@ -252,4 +269,81 @@ print(n)
 EOF
 }
 
+ccs_free_port() {
+	"$CCS_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 ccs_daemon_log_has() { grep -Eq -- "$1" "$CCS_T/daemon.log"; }
+
+ccs_write_arrays() { # FILE SPEC...
+	local file=$1
+	shift
+	"$CCS_PYTHON" - "$@" >"$file" <<'PY'
+import json, sys
+arrays = []
+for spec in sys.argv[1:]:
+    f = spec.split(":")
+    name, kind, maxc = f[0], f[1], int(f[2])
+    scale = int(f[3]) if len(f) > 3 and f[3] else maxc
+    policy = f[4] if len(f) > 4 else "Terminate"
+    hpc = kind == "hpc"
+    arrays.append({
+        "name": name, "machineType": "Standard_F2s_v2",
+        "vcpuCount": 2, "pcpuCount": 1, "memoryGB": 4.0,
+        "infiniband": hpc, "maxCount": maxc, "maxScalesetSize": scale,
+        "shutdownPolicy": policy,
+        "configuration": {"slurm": {"autoscale": True, "hpc": hpc,
+                                    "partition": name}},
+        "precreate": False})
+print(json.dumps({"nodearrays": arrays}))
+PY
+}
+
+ccs_all_in() { # STATE HOSTLIST
+	[ "$(ccs_ctl nodes --json "$2" | ccs_json \
+	    "all(n['state'] == '$1' for n in d['nodes']) and len(d['nodes']) > 0")" = True ]
+}
+
+ccs_each_once() { # KEY HOSTLIST
+	local names
+	names=$(ccs_ctl hostnames "$2") || return 1
+	ccs_fake GET counters | "$CCS_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)[sys.argv[1]]
+want = set(sys.argv[2].split())
+bad = {k: v for k, v in d.items() if k in want and v != 1}
+missing = sorted(want - set(d))
+if bad or missing:
+    sys.exit("%s: not exactly once: %s, missing: %s" % (sys.argv[1],
+             bad, missing[:10]))
+' "$1" "$names"
+}
+
+ccs_kill_daemon() {
+	[ -n "$CCS_DAEMON_PID" ] || return 0
+	kill -KILL "$CCS_DAEMON_PID" 2>/dev/null || true
+	wait "$CCS_DAEMON_PID" 2>/dev/null || true
+	CCS_DAEMON_PID=
+}
+
+_ccs_dead() { # PID: gone, or a zombie not reaped yet
+	! kill -0 "$1" 2>/dev/null || grep -q '^[^)]*) Z' "/proc/$1/stat"
+}
+
+ccs_wait_daemon_exit() { # T
+	local rc=0
+	ccs_wait_for "$1" "ccslurmd (pid $CCS_DAEMON_PID) to exit" \
+	    _ccs_dead "$CCS_DAEMON_PID"
+	wait "$CCS_DAEMON_PID" || rc=$?
+	CCS_DAEMON_PID=
+	CCS_DAEMON_RC=$rc
+}
+
+ccs_journal_sum() {
+	(cd "$CCS_T/state" && find . -type f -print0 | sort -z |
+	    xargs -0r sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+ccs_metric() { # NAME
+	ccs_ctl metrics | sed -n "s/^$1 //p"
+}
