@@ -6,13 +6,16 @@
         (HPC and HTC in turn) totalling N nodes; every node's Configuration
         is about B bytes of JSON (decisions.md: benchmarks use node records
         of realistic size)
-  names ARRAYS.json
-        every node name those arrays give, one a line, in table order
+  names ARRAYS.json [FIRST]
+        every node name those arrays give (or the first FIRST), one a
+        line, in table order
         (the naming rules of common/naming.h)
   slices ARRAYS.json K
         the names cut into K hostlists, one a line, each covering a slice
         of every nodearray (how slurmctld hands a burst over: one hostlist
         per ResumeProgram call)
+  hostlist
+        the names on stdin (one a line) as one hostlist
   slurm-state ARRAYS.json
         a scontrol-recorder state file: every node IDLE+CLOUD+POWERED_DOWN
   told SCONTROL_LOG
@@ -44,14 +47,15 @@ def expand(expr):
     parts.append(cur)
     out = []
     for p in parts:
-        out.extend(_expand_one(p))
+        if p:
+            out.extend(_expand_one(p))
     return out
 
 
 def _expand_one(p):
     m = re.search(r"\[([^\]]*)\]", p)
     if not m:
-        return [p] if p else []
+        return [p]
     pre, post = p[:m.start()], p[m.end():]
     res = []
     for r in m.group(1).split(","):
@@ -164,9 +168,10 @@ def load_names(path):
 
 
 def cmd_names(a):
-    for names in load_names(a.arrays):
-        for n in names:
-            print(n)
+    names = [n for per in load_names(a.arrays) for n in per]
+    if a.first is not None:
+        names = names[:a.first]
+    sys.stdout.write("".join(n + "\n" for n in names))
 
 
 def cmd_slices(a):
@@ -179,6 +184,10 @@ def cmd_slices(a):
             chunk.extend(names[lo:hi])
         if chunk:
             print(compress(chunk))
+
+
+def cmd_hostlist(a):
+    print(compress([line.strip() for line in sys.stdin if line.strip()]))
 
 
 def cmd_slurm_state(a):
@@ -256,7 +265,7 @@ def cmd_burst(a):
     req = counters["requests"]
     print("burst: %d nodes, %d shim calls" % (a.nodes, a.shim_calls))
     print("  cloud calls    create %d  start %d  polls (nodes?operation=) "
-          "%d  operation %d  status %d  total %d  (TCP connections %d)" % (
+          "%d  operation %d  status %d  total %d  (new TCP connections %d)" % (
               req["create"], req["start"], req["nodes"], req["operation"],
               req["status"], req["total"], counters["api_connections"]))
     print("  nodes          created %d  booted %d  ready->told %d/%d" % (
@@ -291,9 +300,11 @@ def main():
     p.add_argument("--precreate", action="store_true")
     p = sub.add_parser("names")
     p.add_argument("arrays")
+    p.add_argument("first", type=int, nargs="?")
     p = sub.add_parser("slices")
     p.add_argument("arrays")
     p.add_argument("k", type=int)
+    p = sub.add_parser("hostlist")
     p = sub.add_parser("slurm-state")
     p.add_argument("arrays")
     p = sub.add_parser("told")
@@ -308,6 +319,7 @@ def main():
     p.add_argument("--cpu", type=float)
     a = ap.parse_args()
     return {"arrays": cmd_arrays, "names": cmd_names, "slices": cmd_slices,
+            "hostlist": cmd_hostlist,
             "slurm-state": cmd_slurm_state, "told": cmd_told,
             "burst": cmd_burst}[a.cmd](a)
 

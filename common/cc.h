@@ -167,6 +167,7 @@ struct cc_node {
 	char		*instance_id;		/* InstanceId */
 	char		*shutdown_policy;	/* ShutdownPolicy */
 	char		*request_id;		/* RequestId */
+	char		*status_message;	/* StatusMessage: why Failed */
 	int		 keep_alive;		/* KeepAlive */
 	int		 fixed;			/* Fixed */
 };

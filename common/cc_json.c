@@ -52,6 +52,7 @@ cc_node_clear(struct cc_node *n)
 	free(n->instance_id);
 	free(n->shutdown_policy);
 	free(n->request_id);
+	free(n->status_message);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -453,6 +454,8 @@ parse_node(struct json_object *o, const char *path, struct cc_node *n,
 	    get_str(o, "ShutdownPolicy", path, 0, &n->shutdown_policy,
 	    cause) == -1 ||
 	    get_str(o, "RequestId", path, 0, &n->request_id, cause) == -1 ||
+	    get_str(o, "StatusMessage", path, 0, &n->status_message,
+	    cause) == -1 ||
 	    get_bool(o, "KeepAlive", path, &n->keep_alive, cause) == -1 ||
 	    get_bool(o, "Fixed", path, &n->fixed, cause) == -1)
 		return -1;

@@ -192,6 +192,7 @@ struct node {
 	/* What the cloud last said (NULL: absent / node does not exist). */
 	bool		 in_cloud;	/* a CycleCloud node record exists */
 	char		*cc_status;	/* Status */
+	char		*cc_message;	/* StatusMessage (why Failed) */
 	char		*cc_node_id;	/* NodeId */
 	char		*ip;		/* PrivateIp */
 	bool		 fixed;
@@ -319,6 +320,8 @@ void	 engine_queue_power_down(const char *name, const char *msg);
 /* For reconcile.c: shut a node's VM down (orphan), through the batch. */
 void	 engine_shutdown_orphan(struct node *);
 bool	 engine_recovering(void);
+/* Read the cluster status again now (after nodes were created aside). */
+void	 engine_sweep_soon(void);
 
 /* ---- journal.c ---------------------------------------------------------- */
 

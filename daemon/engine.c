@@ -1278,8 +1278,11 @@ observe(struct node *n)
 	case NS_BOOTING:
 	case NS_READY:
 		if (st_is(st, "Failed")) {
-			fail_node(n, EV_CLOUD_FAILED, "CycleCloud: the node "
-			    "failed to start (status Failed)", FAIL_CLOUD);
+			xasprintf(&msg, "CycleCloud: %s", n->cc_message ?
+			    n->cc_message : "the node failed to start "
+			    "(status Failed)");
+			fail_node(n, EV_CLOUD_FAILED, msg, FAIL_CLOUD);
+			free(msg);
 			return;
 		}
 		if (n->ip != NULL && !n->addr_set &&
@@ -1751,6 +1754,87 @@ finish_recovery(void)
 	    nodes.count[NS_READY]);
 }
 
+/*
+ * The daemon cannot read the cluster because CycleCloud refuses the
+ * credentials: the resumes taken meanwhile wait out auth_grace like any
+ * other (a fixed password and a reload let them through), then their nodes
+ * are powered down in Slurm so that their jobs requeue, and a "fail"
+ * record keeps a later start from creating them after all.
+ */
+static void
+auth_fail_journal(const char *hostlist, const char *msg)
+{
+	json_object *rec = json_object_new_object();
+	char *cause;
+
+	json_object_object_add(rec, "t", json_object_new_string("fail"));
+	json_object_object_add(rec, "hostlist",
+	    json_object_new_string(hostlist));
+	json_object_object_add(rec, "error", json_object_new_string(msg));
+	if (journal_append(rec, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	/* A later recovery in this run replays it after the request. */
+	json_object_array_add(E.replay_reqs, rec);
+}
+
+static void
+auth_fail_names(const struct hostnames *hn, const char *msg, uint64_t for_ms)
+{
+	char *hl = names_hostlist(hn->names, hn->n);
+	size_t k;
+
+	for (k = 0; k < hn->n; k++)
+		queue_down(hn->names[k], msg);
+	E.counts.failures_by_reason[FAIL_AUTH] += hn->n;
+	log_warnx("resume %s given up: %s for %llu ms", log_esc(hl), msg,
+	    (unsigned long long)for_ms);
+	auth_fail_journal(hl, msg);
+	free(hl);
+}
+
+static void
+auth_fail_waiting(void)
+{
+	static const char msg[] = "CycleCloud authentication failed";
+	struct held *h, *tmp;
+	struct hostnames hn;
+	json_object *rec, *v;
+	uint64_t now = now_mono_ms();
+	size_t i, n;
+
+	if (E.auth_fail_since == 0)
+		E.auth_fail_since = now;
+	if (now - E.auth_fail_since < ccsd.conf->daemon.auth_grace_ms)
+		return;
+	/* Resumes replayed from the journal, then those taken since. */
+	n = json_object_array_length(E.replay_reqs);
+	for (i = 0; i < n; i++) {
+		rec = json_object_array_get_idx(E.replay_reqs, i);
+		if (!json_object_object_get_ex(rec, "act", &v) ||
+		    strcmp(json_object_get_string(v), "resume") != 0 ||
+		    json_object_object_get_ex(rec, "auth_failed", NULL) ||
+		    !json_object_object_get_ex(rec, "hostlist", &v) ||
+		    hostlist_expand(json_object_get_string(v), &hn, NULL) == -1)
+			continue;
+		json_object_object_add(rec, "auth_failed",
+		    json_object_new_boolean(1));
+		auth_fail_names(&hn, msg, now - E.auth_fail_since);
+		hostnames_free(&hn);
+	}
+	for (h = TAILQ_FIRST(&E.held); h != NULL; h = tmp) {
+		tmp = TAILQ_NEXT(h, entry);
+		if (h->act != ACT_RESUME)
+			continue;
+		TAILQ_REMOVE(&E.held, h, entry);
+		auth_fail_names(&h->hn, msg, now - E.auth_fail_since);
+		hostnames_free(&h->hn);
+		json_object_put(h->jobs);
+		free(h);
+	}
+}
+
 static void
 on_status(const struct cc_result *res, void *data, void *arg)
 {
@@ -1771,6 +1855,8 @@ on_status(const struct cc_result *res, void *data, void *arg)
 		    E.recovering ? "; retrying (requests are kept)" : "");
 		if (st != NULL)
 			cc_cluster_status_free(st);
+		if (E.recovering && res->err == CC_ERR_AUTH)
+			auth_fail_waiting();
 		timer_in(E.ev_sweep, E.recovering ?
 		    ccsd.conf->daemon.poll_interval_ms :
 		    ccsd.conf->daemon.reconcile_interval_ms);
@@ -1785,6 +1871,7 @@ on_status(const struct cc_result *res, void *data, void *arg)
 		return;
 	}
 	engine_keep_arrays(st);
+	E.auth_fail_since = 0;
 	gen++;
 	for (i = 0; i < st->nnodes; i++) {
 		if (st->nodes[i].name == NULL ||
@@ -1830,6 +1917,15 @@ static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	sweep();
+}
+
+void
+engine_sweep_soon(void)
+{
+	if (E.ev_sweep == NULL || E.sweep_in_call)
+		return;
+	evtimer_del(E.ev_sweep);
+	timer_in(E.ev_sweep, 0);
 }
 
 /* ---- Compaction ------------------------------------------------------------ */

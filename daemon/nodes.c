@@ -198,12 +198,14 @@ node_set_cloud(struct node *n, const struct cc_node *c)
 	if (c == NULL) {
 		n->in_cloud = false;
 		replace(&n->cc_status, NULL);
+		replace(&n->cc_message, NULL);
 		replace(&n->cc_node_id, NULL);
 		replace(&n->ip, NULL);
 		return;
 	}
 	n->in_cloud = true;
 	replace(&n->cc_status, c->status);
+	replace(&n->cc_message, c->status_message);
 	replace(&n->cc_node_id, c->node_id);
 	replace(&n->ip, c->private_ip);
 	replace(&n->shutdown_policy, c->shutdown_policy);
@@ -216,6 +218,7 @@ node_clear(struct node *n)
 {
 	free(n->name);
 	free(n->cc_status);
+	free(n->cc_message);
 	free(n->cc_node_id);
 	free(n->ip);
 	free(n->shutdown_policy);

@@ -29,6 +29,7 @@
 #define RECONCILE_MAX_PCT	10
 
 static bool running;
+static uint64_t started_ms;	/* mono: when this pass asked Slurm */
 
 struct slurm_node {
 	bool	 powered_down;	/* POWERED_DOWN (idle~ / down~) */
@@ -175,7 +176,11 @@ next:
 	if (held > 0)
 		log_warnx("reconcile: %zu actions held back (at most %zu a "
 		    "pass)", held, budget);
-	log_debug("reconcile: %zu nodes compared, %zu actions", seen, acted);
+	/* Info, not debug: the benchmarks (docs/performance.md) and admins
+	 * of large clusters read the pass time from it. */
+	log_info("reconcile: pass done: %zu nodes compared, %zu actions, "
+	    "%llu ms for Slurm's list and the comparison", seen, acted,
+	    (unsigned long long)(now_mono_ms() - started_ms));
 }
 
 void
@@ -187,6 +192,7 @@ reconcile_now(void)
 	if (running || !nodes.loaded)
 		return;
 	running = true;
+	started_ms = now_mono_ms();
 	scontrol_run(argv, on_nodes, NULL);
 }
 

@@ -142,6 +142,9 @@ cn_on_create(const struct cc_result *res, void *data, void *arg)
 		    (long long)added, cr->operation_id != NULL ?
 		    log_esc(cr->operation_id) : "(recovered)");
 		cc_create_result_free(cr);
+		/* The engine must learn the new records before a resume
+		 * tries to create them again. */
+		engine_sweep_soon();
 	}
 	if (--job->pending == 0)
 		cn_finish(job);

@@ -27,7 +27,9 @@
 #
 #   burst_init               e2e_init + the build's binaries
 #   burst_up                 the whole stack, as above
-#   burst_daemon_start       (re)start ccslurmd and wait for its ping
+#   burst_daemon_start       (re)start ccslurmd and wait for its ping, with
+#                            $BURST_DAEMON_ENV (VAR=VALUE words) added to
+#                            its environment
 #   burst_daemon_kill9       SIGKILL ccslurmd (a crash), wait until it is gone
 #   burst_ctl ARGS...        ccslurmctl on the run's socket
 #   burst_fake GET|POST PATH [JSON]   the fake's control API (/__fake/PATH)
@@ -234,10 +236,20 @@ burst_ctl()
 # SLURM_CONF in its environment for the scontrol it runs.
 burst_daemon_start()
 {
-	e2e_spawn ccslurmd "$CCSLURMD" -f -c "$BURST_CONFIG"
+	e2e_spawn ccslurmd env ${BURST_DAEMON_ENV:-} "$CCSLURMD" -f \
+		-c "$BURST_CONFIG"
 	BURST_DAEMON_PID=$E2E_PID
 	e2e_wait_for 30 "ccslurmd (pid $BURST_DAEMON_PID) answers ping" \
 		_burst_daemon_up "$BURST_DAEMON_PID"
+}
+
+# burst_daemon_wait_exit T: wait up to T s for ccslurmd to die on its own
+# (a failpoint); fails the test otherwise.
+burst_daemon_wait_exit()
+{
+	local pid=$BURST_DAEMON_PID
+	e2e_wait_for "$1" "ccslurmd (pid $pid) died" _burst_gone "$pid"
+	wait "$pid" 2>/dev/null || true
 }
 
 _burst_daemon_up()
@@ -247,11 +259,17 @@ _burst_daemon_up()
 	burst_ctl ping
 }
 
+# A zombie counts as gone: the daemon is our child until we wait for it.
+_burst_gone()
+{
+	! _e2e_alive "$1"
+}
+
 burst_daemon_kill9()
 {
 	local pid=$BURST_DAEMON_PID
 	kill -KILL "$pid"
-	e2e_wait_for 10 "ccslurmd (pid $pid) gone" bash -c "! kill -0 $pid"
+	e2e_wait_for 10 "ccslurmd (pid $pid) gone" _burst_gone "$pid"
 	wait "$pid" 2>/dev/null || true
 }
 

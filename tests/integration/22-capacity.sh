@@ -25,7 +25,7 @@ ccs_wait_for 30 "3 htc nodes failed" bash -c '[ "$("$0" -s "$1" nodes --json "ht
     "$2" -c "import json,sys; print(sum(n[\"state\"] == \"failed\" for n in json.load(sys.stdin)[\"nodes\"]))")" = 3 ]' \
     "$CCSLURMCTL" "$CCS_SOCKET" "$CCS_PYTHON"
 ccs_wait_for 30 "Slurm told POWER_DOWN_FORCE" \
-    test "$(ccs_scontrol_calls 'State=POWER_DOWN_FORCE')" -ge 1
+    ccs_scontrol_called 'State=POWER_DOWN_FORCE'
 
 ccs_step "the refused nodes: failed with the cloud's message, POWER_DOWN_FORCE in one call"
 refused=$(ccs_fake GET nodes | ccs_json \
@@ -82,17 +82,24 @@ ccs_assert_eq 1 "$(ccs_scontrol_calls 'State=POWER_DOWN_FORCE')" \
     "POWER_DOWN_FORCE calls after the others came up"
 
 ccs_step "fail_nodes: 2 hpc nodes go Failed in the cloud"
-fmsg='VM provisioning failed (test)'
+fmsg='VM provisioning failed: test'
 ccs_fake POST faults "{\"kind\": \"fail_nodes\", \"nodearray\": \"hpc\",
     \"count\": 2, \"message\": \"$fmsg\"}" >/dev/null
 shut0=$(ccs_fake_requests shutdown)
 ccs_shim ccslurm-resume 'hpc-pg0-[3-4]' 2>/dev/null
 ccs_wait_for 30 "hpc-pg0-[3-4] failed" ccs_all_in failed 'hpc-pg0-[3-4]'
 ccs_wait_for 10 "Slurm told POWER_DOWN_FORCE for hpc-pg0-[3-4]" \
-    test "$(ccs_scontrol_calls '^update NodeName=hpc-pg0-\[3-4\] State=POWER_DOWN_FORCE Reason=ccslurmd: ')" = 1
-ccs_ctl nodes --json 'hpc-pg0-[3-4]' | ccs_json \
-    'all("Failed" in (n["error"] or "") for n in d["nodes"])' | grep -qx True ||
-	ccs_fail "the nodes' error does not say Failed"
+    ccs_scontrol_called '^update NodeName=hpc-pg0-\[3-4\] State=POWER_DOWN_FORCE Reason=ccslurmd: '
+ccs_assert_eq 1 "$(ccs_scontrol_calls 'NodeName=hpc-pg0-\[3-4\] State=POWER_DOWN_FORCE')" \
+    "POWER_DOWN_FORCE calls for hpc-pg0-[3-4]"
+# The reason: the cloud's StatusMessage when it gives one.
+ccs_ctl nodes --json 'hpc-pg0-[3-4]' | "$CCS_PYTHON" -c '
+import json, sys
+for n in json.load(sys.stdin)["nodes"]:
+    assert n["error"] == "CycleCloud: " + sys.argv[1], n
+' "$fmsg" || ccs_fail "the nodes' error is not the cloud's message"
+ccs_scontrol_called "^update NodeName=hpc-pg0-\\[3-4\\] State=POWER_DOWN_FORCE Reason=ccslurmd: CycleCloud: $fmsg\$" ||
+	ccs_fail "the POWER_DOWN_FORCE reason is not the cloud's message"
 gone() {
 	[ "$(ccs_fake GET nodes | ccs_json \
 	    'sum(1 for n in d["nodes"] if n["Name"] in ("hpc-pg0-3", "hpc-pg0-4"))')" = 0 ]

@@ -43,6 +43,8 @@
 #                               $CCS_DAEMON_RC (137: SIGKILL)
 #   ccs_journal_sum             a checksum of the daemon's state directory
 #   ccs_metric NAME             the value of an unlabelled metric (ctl metrics)
+#   ccs_scontrol_called PATTERN [N]  at least N (1) recorded calls match
+#                               (for ccs_wait_for: re-counted on each try)
 #
 # Settings: KEEP=1 keeps $CCS_T (logs, config) after the run.
 # From ctest: CCS_BUILD_DIR (binaries), CCS_SOURCE_DIR (fake, certs script).
@@ -346,4 +348,8 @@ ccs_journal_sum() {
 
 ccs_metric() { # NAME
 	ccs_ctl metrics | sed -n "s/^$1 //p"
+}
+
+ccs_scontrol_called() { # PATTERN [N]
+	[ "$(ccs_scontrol_calls "$1")" -ge "${2:-1}" ]
 }

@@ -373,7 +373,9 @@ def t_speed(d, env, spool):
     print("     shim round trip: median %.2f ms; /bin/true: %.2f ms" %
           (ms, mt))
     check(len(srv.requests) == 30, "30 acks")
-    check(ms < 50, "a shim call costs %.1f ms" % ms)
+    # Under ASan (scripts/test-sanitizers) a process start costs ~10x.
+    limit = 500 if "ASAN_OPTIONS" in os.environ else 50
+    check(ms < limit, "a shim call costs %.1f ms" % ms)
 
 
 def main():
