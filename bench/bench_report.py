@@ -281,6 +281,13 @@ def cmd_burst(a):
     if seen_lat:
         print("  poll that saw Ready -> Slurm told   p50 %.3f s  max %.3f s"
               % (pct(seen_lat, 50), max(seen_lat)))
+    ups = sorted(set(told.values()))
+    if ups and polls:
+        before = [p for p in polls if p <= ups[0]]
+        if before:
+            print("  poll answered -> first NodeAddr update  %.3f s;  the %d "
+                  "updates (run one at a time) span %.3f s" % (
+                      ups[0] - before[-1], len(ups), ups[-1] - ups[0]))
     if a.cpu is not None:
         print("  daemon CPU     %.2f s (user+system)" % a.cpu)
     if len(told) != a.nodes or len(lat) != a.nodes:

@@ -41,8 +41,21 @@ for line in sys.stdin:
     sys.stdout.write("%.6f %s" % (time.time(), line))
     sys.stdout.flush()' >>"$CCS_T/daemon.log") &
 	CCS_DAEMON_PID=$!
-	ccs_wait_for 120 "ccslurmd to answer ping" ccs_ctl ping
+	bench_wait_daemon 120
 	ccs_log "ccslurmd up (pid $CCS_DAEMON_PID)"
+}
+
+# Like ccs_wait_for ping, but a daemon that exited (a bad config) fails the
+# run at once, with its log, instead of at the end of the wait.
+bench_wait_daemon() { # TIMEOUT
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		kill -0 "$CCS_DAEMON_PID" 2>/dev/null ||
+			ccs_fail "ccslurmd exited; its log follows"
+		ccs_ctl ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	ccs_fail "timed out after $1 s waiting for ccslurmd to answer ping"
 }
 
 bench_cpu_s() { # PID

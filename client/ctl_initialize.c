@@ -98,11 +98,17 @@ read_password(const char *path, char **cause)
 		goto bad;
 	}
 	len = (size_t)n;
-	/* One trailing newline, as the daemon's reader removes it. */
-	if (len > 0 && buf[len - 1] == '\n')
+	/*
+	 * One trailing "\n" or "\r\n", exactly as the daemon's reader
+	 * (config.c) removes it: a lone trailing "\r" is part of the
+	 * password there, so it must be here, or initialize would verify a
+	 * password the daemon never sends.
+	 */
+	if (len > 0 && buf[len - 1] == '\n') {
 		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
 	if (len > CONF_MAX_PASSWORD_LEN) {
 		*cause = xprintf("password file %s: longer than %d bytes",
 		    log_esc(path), CONF_MAX_PASSWORD_LEN);

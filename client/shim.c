@@ -225,7 +225,9 @@ main(int argc, char **argv)
 		    log_esc(reply.message != NULL ? reply.message : ""));
 		proto_reply_free(&reply);
 		ex = SHIM_OK;
-	} else if (rc == PROTO_OK && rtype == PROTO_ERROR) {
+	} else if (rc == PROTO_OK && rtype == PROTO_ERROR &&
+	    strncmp(proto_error_message(rjs), "ccslurmd is busy",
+	        strlen("ccslurmd is busy")) != 0) {
 		log_errorx("%s %s: refused by ccslurmd: %s",
 		    proto_node_action_name(type), log_esc(argv[1]),
 		    log_esc(proto_error_message(rjs)));
@@ -236,7 +238,15 @@ main(int argc, char **argv)
 		 * maybe not.  Spooling is safe either way, since the daemon
 		 * drops a second copy of an id it already took.
 		 */
-		if (rc == PROTO_OK) {
+		if (rc == PROTO_OK && rtype == PROTO_ERROR) {
+			/*
+			 * "busy" (control.c, over CONTROL_MAX_PEERS) is said
+			 * before our frame is read: the daemon has nothing, and
+			 * takes the spool on its next poll round.
+			 */
+			free(cause);
+			cause = xstrdup(proto_error_message(rjs));
+		} else if (rc == PROTO_OK) {
 			free(cause);
 			cause = xprintf("%s %s reply",
 			    rtype == proto_reply_type(type) ? "malformed"

@@ -341,7 +341,7 @@ too_many(char **why)
  */
 static int
 push_items(struct hlist *hl, char *prefix, const struct hl_item *items,
-    size_t n, char **why)
+    size_t n, int depth, char **why)
 {
 	struct hl_item *pre = NULL;
 	size_t npre = 0, cappre = 0, i, k;
@@ -359,6 +359,12 @@ push_items(struct hlist *hl, char *prefix, const struct hl_item *items,
 				return too_many(why);
 		}
 		return 0;
+	}
+	/* depth counts the groups already taken, the last one included. */
+	if (depth >= HOSTLIST_MAX_GROUPS) {
+		*why = xprintf("more than %d bracket groups in one name",
+		    HOSTLIST_MAX_GROUPS);
+		return -1;
 	}
 	*open = '\0';
 	*close = '\0';
@@ -381,7 +387,7 @@ push_items(struct hlist *hl, char *prefix, const struct hl_item *items,
 			memcpy(p, prefix, headlen);
 			p = put_num(p + headlen, j, pre[i].width);
 			memcpy(p, tail, taillen + 1);
-			rc = push_items(hl, np, items, n, why);
+			rc = push_items(hl, np, items, n, depth + 1, why);
 			if (j == pre[i].hi)
 				break;
 		}
@@ -504,7 +510,7 @@ hlist_parse(struct hlist *hl, const char *expr, char **why)
 		}
 		*close = '\0';
 		if (parse_items(open + 1, &items, &cap, &n, why) == -1 ||
-		    push_items(hl, tok, items, n, why) == -1)
+		    push_items(hl, tok, items, n, 1, why) == -1)
 			rc = -1;
 	}
 	free(items);

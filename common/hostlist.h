@@ -17,7 +17,8 @@
  *   r2-n2); text after the last closing bracket is refused (n[1-2]-ib).
  * - One range holds at most HOSTLIST_MAX_RANGE names.  We also refuse an
  *   expression that expands to more than HOSTLIST_MAX_NAMES names in total,
- *   before allocating them.
+ *   before allocating them, and a name with more than HOSTLIST_MAX_GROUPS
+ *   bracket groups.
  */
 #ifndef CCSLURM_HOSTLIST_H
 #define CCSLURM_HOSTLIST_H
@@ -26,6 +27,12 @@
 
 #define HOSTLIST_MAX_RANGE	65536	/* names in one lo-hi range (Slurm's) */
 #define HOSTLIST_MAX_NAMES	1000000	/* names in one expansion (ours) */
+/*
+ * Bracket groups in one name (ours; Slurm has no limit and takes ~30 s on
+ * 40,000 "[1]" groups): each group is one level of recursion and one copy
+ * of the name, so a 16 MB frame of "[1]"s would exhaust the daemon's stack.
+ */
+#define HOSTLIST_MAX_GROUPS	64
 
 /*
  * An expanded hostlist: n names, in the order the expression gives them.

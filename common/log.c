@@ -91,7 +91,7 @@ static void vlog(enum log_level, int, const char *, va_list)
 static void
 vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
-	char msg[4096];
+	char msg[4096], *p;
 	int saved = errno;
 	size_t len;
 
@@ -101,6 +101,15 @@ vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	if (with_errno) {
 		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
+	}
+	/*
+	 * One message, one line: a cause or a library's text that slipped
+	 * past log_esc() with a line break in it must not forge a second
+	 * log line (or a terminal escape).
+	 */
+	for (p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	}
 	if (log_dst == LOG_TO_SYSLOG) {
 		syslog(level_prio[lvl], "%s", msg);

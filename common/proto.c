@@ -46,24 +46,6 @@ static const struct {
     {PROTO_PROGRESS, "PROGRESS"},
 };
 
-static void set_cause(char **cause, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		s = xstrdup("out of memory");
-	va_end(ap);
-	*cause = s;
-}
-
 const char *
 proto_type_name(uint16_t type)
 {
@@ -138,7 +120,7 @@ proto_frame_build(uint16_t type, json_object *payload, void **framep,
 	char *frame;
 
 	if (!proto_type_valid(type)) {
-		set_cause(
+		cause_printf(
 		    cause, "frame: unknown message type %u", (unsigned)type);
 		return -1;
 	}
@@ -147,7 +129,7 @@ proto_frame_build(uint16_t type, json_object *payload, void **framep,
 		jlen = 2;
 	} else {
 		if (!json_object_is_type(payload, json_type_object)) {
-			set_cause(cause, "frame: payload is not an object");
+			cause_printf(cause, "frame: payload is not an object");
 			return -1;
 		}
 		js = json_object_to_json_string_length(payload,
@@ -155,7 +137,7 @@ proto_frame_build(uint16_t type, json_object *payload, void **framep,
 		    &jlen);
 	}
 	if (jlen > PROTO_MAX_PAYLOAD) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: %s payload of %zu bytes exceeds the "
 		    "maximum of %u",
 		    proto_type_name(type), jlen, (unsigned)PROTO_MAX_PAYLOAD);
@@ -180,7 +162,7 @@ proto_header_parse(
 	struct proto_wire_hdr wh;
 
 	if (len < PROTO_HDR_SIZE) {
-		set_cause(cause, "frame: truncated header (%zu of %d bytes)",
+		cause_printf(cause, "frame: truncated header (%zu of %d bytes)",
 		    len, PROTO_HDR_SIZE);
 		return PROTO_EFRAME;
 	}
@@ -191,7 +173,7 @@ proto_header_parse(
 	hdr->length = ntohl(wh.length);
 
 	if (hdr->magic != PROTO_MAGIC) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: bad magic 0x%08x (not a ccslurmd "
 		    "peer)",
 		    (unsigned)hdr->magic);
@@ -199,21 +181,21 @@ proto_header_parse(
 	}
 	/* Before type and length: another version may have other ones. */
 	if (hdr->version != PROTO_VERSION) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: protocol version %u, this side speaks "
 		    "%d",
 		    (unsigned)hdr->version, PROTO_VERSION);
 		return PROTO_EVERSION;
 	}
 	if (hdr->length > PROTO_MAX_PAYLOAD) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: payload of %u bytes exceeds the "
 		    "maximum of %u",
 		    (unsigned)hdr->length, (unsigned)PROTO_MAX_PAYLOAD);
 		return PROTO_EFRAME;
 	}
 	if (!proto_type_valid(hdr->type)) {
-		set_cause(cause, "frame: unknown message type %u",
+		cause_printf(cause, "frame: unknown message type %u",
 		    (unsigned)hdr->type);
 		return PROTO_EFRAME;
 	}
@@ -231,13 +213,13 @@ proto_payload_parse(const struct proto_hdr *hdr, const void *payload,
 
 	*out = NULL;
 	if (hdr->length == 0) {
-		set_cause(cause, "frame: empty %s payload",
+		cause_printf(cause, "frame: empty %s payload",
 		    proto_type_name(hdr->type));
 		return PROTO_EFRAME;
 	}
 	/* json-c would stop at a NUL and call the rest trailing bytes. */
 	if (memchr(payload, '\0', hdr->length) != NULL) {
-		set_cause(cause, "frame: %s payload contains a NUL byte",
+		cause_printf(cause, "frame: %s payload contains a NUL byte",
 		    proto_type_name(hdr->type));
 		return PROTO_EFRAME;
 	}
@@ -264,14 +246,14 @@ proto_payload_parse(const struct proto_hdr *hdr, const void *payload,
 	json_tokener_free(tok);
 	if (jerr == json_tokener_continue) {
 		json_object_put(obj);
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: truncated %s payload (JSON ends "
 		    "early)",
 		    proto_type_name(hdr->type));
 		return PROTO_EFRAME;
 	}
 	if (jerr == json_tokener_success && obj == NULL) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: %s payload is a JSON null, not an "
 		    "object",
 		    proto_type_name(hdr->type));
@@ -279,21 +261,21 @@ proto_payload_parse(const struct proto_hdr *hdr, const void *payload,
 	}
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
-		set_cause(cause, "frame: bad %s payload: %s at byte %zu",
+		cause_printf(cause, "frame: bad %s payload: %s at byte %zu",
 		    proto_type_name(hdr->type), json_tokener_error_desc(jerr),
 		    used);
 		return PROTO_EFRAME;
 	}
 	if (used != hdr->length) {
 		json_object_put(obj);
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: %s payload has %zu bytes after the "
 		    "JSON",
 		    proto_type_name(hdr->type), (size_t)hdr->length - used);
 		return PROTO_EFRAME;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "frame: %s payload is a JSON %s, not an "
 		    "object",
 		    proto_type_name(hdr->type),
@@ -318,17 +300,17 @@ get_string(
 	if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
 		if (!required)
 			return 0;
-		set_cause(cause, "payload: missing \"%s\"", key);
+		cause_printf(cause, "payload: missing \"%s\"", key);
 		return -1;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
-		set_cause(cause, "payload: \"%s\" is not a string", key);
+		cause_printf(cause, "payload: \"%s\" is not a string", key);
 		return -1;
 	}
 	/* A \u0000 inside would cut the string short without a word. */
 	if (strlen(json_object_get_string(v)) !=
 	    (size_t)json_object_get_string_len(v)) {
-		set_cause(cause, "payload: \"%s\" holds a NUL", key);
+		cause_printf(cause, "payload: \"%s\" holds a NUL", key);
 		return -1;
 	}
 	*out = xstrdup(json_object_get_string(v));
@@ -345,18 +327,18 @@ get_int(json_object *obj, const char *key, bool required, int64_t *out,
 	if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
 		if (!required)
 			return 0;
-		set_cause(cause, "payload: missing \"%s\"", key);
+		cause_printf(cause, "payload: missing \"%s\"", key);
 		return -1;
 	}
 	if (!json_object_is_type(v, json_type_int)) {
-		set_cause(cause, "payload: \"%s\" is not an integer", key);
+		cause_printf(cause, "payload: \"%s\" is not an integer", key);
 		return -1;
 	}
 	errno = 0;
 	*out = json_object_get_int64(v);
 	/* json-c clamps out-of-range numbers and says so in errno. */
 	if (errno != 0 || *out < 0) {
-		set_cause(cause, "payload: \"%s\" is out of range", key);
+		cause_printf(cause, "payload: \"%s\" is out of range", key);
 		return -1;
 	}
 	return 0;
@@ -405,13 +387,13 @@ proto_node_req_from_json(
 
 	memset(req, 0, sizeof(*req));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		set_cause(cause, "payload: not an object");
+		cause_printf(cause, "payload: not an object");
 		return -1;
 	}
 	if (get_string(obj, "id", true, &req->id, cause) == -1)
 		goto fail;
 	if (!valid_id(req->id)) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "payload: \"id\" must be 1 to %d letters, "
 		    "digits or dashes",
 		    PROTO_ID_MAX);
@@ -421,7 +403,7 @@ proto_node_req_from_json(
 		goto fail;
 	if (req->hostlist[0] == '\0' ||
 	    strpbrk(req->hostlist, "\r\n") != NULL) {
-		set_cause(cause, "payload: \"hostlist\" is empty or holds a "
+		cause_printf(cause, "payload: \"hostlist\" is empty or holds a "
 		                 "line break");
 		goto fail;
 	}
@@ -431,7 +413,8 @@ proto_node_req_from_json(
 		goto fail;
 	if (json_object_object_get_ex(obj, "wait", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_boolean)) {
-			set_cause(cause, "payload: \"wait\" is not a boolean");
+			cause_printf(
+			    cause, "payload: \"wait\" is not a boolean");
 			goto fail;
 		}
 		req->wait = json_object_get_boolean(v);
@@ -439,8 +422,8 @@ proto_node_req_from_json(
 	/* null stands for absent: a resume file slurmctld left empty. */
 	if (json_object_object_get_ex(obj, "resume_file", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_object)) {
-			set_cause(cause, "payload: \"resume_file\" is not an "
-			                 "object");
+			cause_printf(cause,
+			    "payload: \"resume_file\" is not an object");
 			goto fail;
 		}
 		req->resume_file = json_object_get(v);
@@ -482,7 +465,7 @@ proto_reply_from_json(json_object *obj, struct proto_reply *reply, char **cause)
 {
 	memset(reply, 0, sizeof(*reply));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		set_cause(cause, "payload: not an object");
+		cause_printf(cause, "payload: not an object");
 		return -1;
 	}
 	if (get_int(obj, "accepted", true, &reply->accepted, cause) == -1 ||
@@ -623,7 +606,7 @@ proto_connect(const char *path, int timeout_ms, int retry_ms, char **cause)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		set_cause(cause, "socket path too long: %s", path);
+		cause_printf(cause, "socket path too long: %s", path);
 		return PROTO_EUNREACH;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -633,7 +616,7 @@ proto_connect(const char *path, int timeout_ms, int retry_ms, char **cause)
 		if ((fd = connect_once(&sun, timeout_ms)) != -1)
 			return fd;
 		if (errno == ETIMEDOUT) {
-			set_cause(cause, "connect %s: timed out", path);
+			cause_printf(cause, "connect %s: timed out", path);
 			return PROTO_ETIMEOUT;
 		}
 		/* Only a daemon that is (re)starting is worth waiting for. */
@@ -644,7 +627,7 @@ proto_connect(const char *path, int timeout_ms, int retry_ms, char **cause)
 		pause_ms(pause < left ? pause : left);
 		pause = pause * 2 > 1000 ? 1000 : pause * 2;
 	}
-	set_cause(cause, "connect %s: %s", path, strerror(errno));
+	cause_printf(cause, "connect %s: %s", path, strerror(errno));
 	return PROTO_EUNREACH;
 }
 
@@ -671,12 +654,12 @@ proto_send(
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			set_cause(cause, "send: %s", strerror(errno));
+			cause_printf(cause, "send: %s", strerror(errno));
 			rc = PROTO_EIO;
 			break;
 		}
 		if (wait_fd(fd, POLLOUT, deadline) != 1) {
-			set_cause(cause, "send: timed out");
+			cause_printf(cause, "send: timed out");
 			rc = PROTO_ETIMEOUT;
 			break;
 		}
@@ -699,7 +682,7 @@ recv_full(int fd, void *buf, size_t len, uint64_t deadline, char **cause)
 			continue;
 		}
 		if (n == 0) {
-			set_cause(cause,
+			cause_printf(cause,
 			    "receive: connection closed after "
 			    "%zu of %zu bytes",
 			    off, len);
@@ -708,11 +691,11 @@ recv_full(int fd, void *buf, size_t len, uint64_t deadline, char **cause)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			set_cause(cause, "receive: %s", strerror(errno));
+			cause_printf(cause, "receive: %s", strerror(errno));
 			return PROTO_EIO;
 		}
 		if (wait_fd(fd, POLLIN, deadline) != 1) {
-			set_cause(cause, "receive: timed out");
+			cause_printf(cause, "receive: timed out");
 			return PROTO_ETIMEOUT;
 		}
 	}

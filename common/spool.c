@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +13,6 @@
 #include "spool.h"
 #include "util.h"
 #include "xmalloc.h"
-
-static void set_cause(char **cause, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		s = xstrdup("out of memory");
-	va_end(ap);
-	*cause = s;
-}
 
 /* fsync a directory so a new or removed name survives a crash. */
 static int
@@ -73,7 +54,7 @@ spool_write(const char *dir, uint16_t type, const struct proto_node_req *req,
 	int fd = -1, rc = -1;
 
 	if (action == NULL) {
-		set_cause(
+		cause_printf(
 		    cause, "spool: %u is not a node request", (unsigned)type);
 		return -1;
 	}
@@ -88,7 +69,7 @@ spool_write(const char *dir, uint16_t type, const struct proto_node_req *req,
 	js = json_object_to_json_string_length(
 	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &jlen);
 	if (jlen > SPOOL_MAX_FILE) {
-		set_cause(
+		cause_printf(
 		    cause, "spool: request of %zu bytes is too large", jlen);
 		goto out;
 	}
@@ -101,27 +82,28 @@ spool_write(const char *dir, uint16_t type, const struct proto_node_req *req,
 	fd = open(
 	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
-		set_cause(cause, "spool: %s: %s", tmp, strerror(errno));
+		cause_printf(cause, "spool: %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, 0600) == -1 || write_full(fd, js, jlen) == -1 ||
 	    fsync(fd) == -1) {
-		set_cause(cause, "spool: %s: %s", tmp, strerror(errno));
+		cause_printf(cause, "spool: %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		set_cause(cause, "spool: %s: %s", tmp, strerror(errno));
+		cause_printf(cause, "spool: %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	/* link(), unlike rename(), never replaces a file already there. */
 	if (link(tmp, path) == -1) {
-		set_cause(cause, "spool: %s: %s", path, strerror(errno));
+		cause_printf(cause, "spool: %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fsync_dir(dir) == -1) {
-		set_cause(cause, "spool: fsync %s: %s", dir, strerror(errno));
+		cause_printf(
+		    cause, "spool: fsync %s: %s", dir, strerror(errno));
 		unlink(path);
 		goto out;
 	}
@@ -171,30 +153,30 @@ spool_read(int dfd, struct spool_entry *e, char **cause)
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return -2;
-		set_cause(cause, "%s", strerror(errno));
+		cause_printf(cause, "%s", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		set_cause(cause, "%s", strerror(errno));
+		cause_printf(cause, "%s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_cause(cause, "not a regular file");
+		cause_printf(cause, "not a regular file");
 		goto out;
 	}
 	if (st.st_size == 0 || st.st_size > SPOOL_MAX_FILE) {
-		set_cause(cause, "size %jd is out of range (1 to %u)",
+		cause_printf(cause, "size %jd is out of range (1 to %u)",
 		    (intmax_t)st.st_size, (unsigned)SPOOL_MAX_FILE);
 		goto out;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	if ((n = read_full(fd, buf, (size_t)st.st_size)) != st.st_size) {
-		set_cause(cause, "short read");
+		cause_printf(cause, "short read");
 		goto out;
 	}
 	buf[n] = '\0';
 	if (memchr(buf, '\0', (size_t)n) != NULL) {
-		set_cause(cause, "holds a NUL byte");
+		cause_printf(cause, "holds a NUL byte");
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(PROTO_MAX_DEPTH)) == NULL)
@@ -205,14 +187,14 @@ spool_read(int dfd, struct spool_entry *e, char **cause)
 	if (json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != (size_t)n ||
 	    !json_object_is_type(o, json_type_object)) {
-		set_cause(cause, "not one JSON object");
+		cause_printf(cause, "not one JSON object");
 		goto out;
 	}
 	if (!json_object_object_get_ex(o, "type", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    (e->type = proto_node_action_type(json_object_get_string(v))) ==
 	        0) {
-		set_cause(cause, "\"type\" is missing or unknown");
+		cause_printf(cause, "\"type\" is missing or unknown");
 		goto out;
 	}
 	/* Files without "version" are from version 1 (this one). */
@@ -220,12 +202,12 @@ spool_read(int dfd, struct spool_entry *e, char **cause)
 	if (json_object_object_get_ex(o, "version", &v)) {
 		if (!json_object_is_type(v, json_type_int) ||
 		    json_object_get_int64(v) < 1) {
-			set_cause(cause, "\"version\" is not a version");
+			cause_printf(cause, "\"version\" is not a version");
 			goto out;
 		}
 		if (json_object_get_int64(v) > PROTO_VERSION) {
 			/* From a newer shim: keep it for the newer daemon. */
-			set_cause(cause,
+			cause_printf(cause,
 			    "request of version %jd, this daemon "
 			    "reads 1 to %d; left for a newer daemon",
 			    (intmax_t)json_object_get_int64(v), PROTO_VERSION);
@@ -237,7 +219,7 @@ spool_read(int dfd, struct spool_entry *e, char **cause)
 	if (!json_object_object_get_ex(o, "time", &v) ||
 	    !json_object_is_type(v, json_type_int) ||
 	    (i = json_object_get_int64(v)) < 0) {
-		set_cause(cause, "\"time\" is missing or not a time");
+		cause_printf(cause, "\"time\" is missing or not a time");
 		goto out;
 	}
 	e->time_ms = (uint64_t)i;
@@ -248,7 +230,7 @@ spool_read(int dfd, struct spool_entry *e, char **cause)
 	if (!json_object_object_get_ex(o, "uid", &v) ||
 	    !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != (int64_t)st.st_uid) {
-		set_cause(cause,
+		cause_printf(cause,
 		    "\"uid\" is missing or is not the file's "
 		    "owner %ju",
 		    (uintmax_t)st.st_uid);
@@ -285,7 +267,7 @@ spool_scan(const char *dir, spool_cb cb, void *arg, char **cause)
 	DIR *d;
 
 	if ((d = opendir(dir)) == NULL) {
-		set_cause(cause, "spool: %s: %s", dir, strerror(errno));
+		cause_printf(cause, "spool: %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	errno = 0;
@@ -296,7 +278,7 @@ spool_scan(const char *dir, spool_cb cb, void *arg, char **cause)
 		names[n++] = xstrdup(de->d_name);
 	}
 	if (errno != 0) {
-		set_cause(cause, "spool: %s: %s", dir, strerror(errno));
+		cause_printf(cause, "spool: %s: %s", dir, strerror(errno));
 		closedir(d);
 		for (i = 0; i < n; i++)
 			free(names[i]);
@@ -355,7 +337,7 @@ spool_remove(const struct spool_entry *e, char **cause)
 	int rc = 0;
 
 	if (unlink(e->path) == -1 && errno != ENOENT) {
-		set_cause(
+		cause_printf(
 		    cause, "spool: unlink %s: %s", e->path, strerror(errno));
 		return -1;
 	}
@@ -369,7 +351,8 @@ spool_remove(const struct spool_entry *e, char **cause)
 		dname = dir;
 	}
 	if (fsync_dir(dname) == -1) {
-		set_cause(cause, "spool: fsync %s: %s", dname, strerror(errno));
+		cause_printf(
+		    cause, "spool: fsync %s: %s", dname, strerror(errno));
 		rc = -1;
 	}
 	free(dir);

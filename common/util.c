@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,11 +148,18 @@ write_full(int fd, const void *buf, size_t len)
 int
 write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 {
-	char *tmp, *dcopy;
+	char *tmp, *dcopy, id[UUID_STR_LEN];
 	int fd, dfd, saved;
 
-	xasprintf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	/*
+	 * A fresh, unguessable name, created with O_EXCL: whoever else can
+	 * write to the directory cannot have placed a file or a hard link
+	 * there for us to truncate and chmod (a predictable "path.tmp.PID"
+	 * opened with O_TRUNC let them aim us at any file we may write).
+	 */
+	uuid_v4(id);
+	xasprintf(&tmp, "%s.tmp-%s", path, id);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    mode);
 	if (fd == -1) {
 		saved = errno;
@@ -194,7 +202,13 @@ read_file(const char *path, size_t max, char **bufp, size_t *lenp)
 	ssize_t n;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/*
+	 * O_NONBLOCK: open() of a FIFO would otherwise wait for a writer
+	 * forever (a shim must never hang); it changes nothing for the
+	 * regular files we accept.
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
 		return -1;
 	if (fstat(fd, &st) == -1)
 		goto fail;
@@ -247,4 +261,19 @@ uuid_v4(char out[UUID_STR_LEN])
 	    "%02x%02x%02x%02x%02x%02x",
 	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+void
+cause_printf(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = xstrdup("out of memory");
+	va_end(ap);
+	*cause = s;
 }

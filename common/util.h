@@ -31,16 +31,25 @@ ssize_t	 read_full(int, void *, size_t);	/* until len, EOF or error */
 int	 write_full(int, const void *, size_t);
 
 /*
- * Write a whole file atomically: a temporary file in the same directory,
- * fsync, rename over path, fsync the directory.  The file gets mode.
+ * Write a whole file atomically: a new temporary file with a random name in
+ * the same directory (O_EXCL), fsync, rename over path, fsync the directory.
+ * The file gets mode.
  */
 int	 write_file_atomic(const char *path, const void *, size_t, mode_t);
 
 /*
  * Read a whole (small) file into a NUL-terminated buffer the caller frees.
- * Refuses files larger than max bytes (errno EFBIG).
+ * Refuses files larger than max bytes (errno EFBIG) and anything but a
+ * regular file (errno EINVAL; a FIFO is refused without waiting for it).
  */
 int	 read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/*
+ * Set *cause to an allocated message (the caller frees it), or do nothing
+ * when cause is NULL: for functions whose callers may not want the reason.
+ */
+void	 cause_printf(char **cause, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* A random RFC 4122 version-4 UUID, 36 characters and a NUL. */
 #define UUID_STR_LEN 37

@@ -20,6 +20,7 @@
  * the accepted requests, read the spool, compact the journal, carry on.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1756,79 +1757,49 @@ finish_recovery(void)
 
 /*
  * The daemon cannot read the cluster because CycleCloud refuses the
- * credentials: the resumes taken meanwhile wait out auth_grace like any
+ * credentials.  The resumes taken meanwhile wait out auth_grace like any
  * other (a fixed password and a reload let them through), then their nodes
- * are powered down in Slurm so that their jobs requeue, and a "fail"
- * record keeps a later start from creating them after all.
+ * are powered down in Slurm so that their jobs requeue, and a "fail" record
+ * after their request keeps a later start from creating them after all.
+ * Requests replayed from the journal are left alone: without the cloud's
+ * listing they cannot be told from ones carried out long ago.
  */
 static void
-auth_fail_journal(const char *hostlist, const char *msg)
-{
-	json_object *rec = json_object_new_object();
-	char *cause;
-
-	json_object_object_add(rec, "t", json_object_new_string("fail"));
-	json_object_object_add(rec, "hostlist",
-	    json_object_new_string(hostlist));
-	json_object_object_add(rec, "error", json_object_new_string(msg));
-	if (journal_append(rec, &cause) == -1) {
-		log_warnx("%s", cause);
-		free(cause);
-	}
-	/* A later recovery in this run replays it after the request. */
-	json_object_array_add(E.replay_reqs, rec);
-}
-
-static void
-auth_fail_names(const struct hostnames *hn, const char *msg, uint64_t for_ms)
-{
-	char *hl = names_hostlist(hn->names, hn->n);
-	size_t k;
-
-	for (k = 0; k < hn->n; k++)
-		queue_down(hn->names[k], msg);
-	E.counts.failures_by_reason[FAIL_AUTH] += hn->n;
-	log_warnx("resume %s given up: %s for %llu ms", log_esc(hl), msg,
-	    (unsigned long long)for_ms);
-	auth_fail_journal(hl, msg);
-	free(hl);
-}
-
-static void
-auth_fail_waiting(void)
+auth_fail_held(void)
 {
 	static const char msg[] = "CycleCloud authentication failed";
 	struct held *h, *tmp;
-	struct hostnames hn;
-	json_object *rec, *v;
+	json_object *rec;
 	uint64_t now = now_mono_ms();
-	size_t i, n;
+	char *hl, *cause;
+	size_t k;
 
 	if (E.auth_fail_since == 0)
 		E.auth_fail_since = now;
 	if (now - E.auth_fail_since < ccsd.conf->daemon.auth_grace_ms)
 		return;
-	/* Resumes replayed from the journal, then those taken since. */
-	n = json_object_array_length(E.replay_reqs);
-	for (i = 0; i < n; i++) {
-		rec = json_object_array_get_idx(E.replay_reqs, i);
-		if (!json_object_object_get_ex(rec, "act", &v) ||
-		    strcmp(json_object_get_string(v), "resume") != 0 ||
-		    json_object_object_get_ex(rec, "auth_failed", NULL) ||
-		    !json_object_object_get_ex(rec, "hostlist", &v) ||
-		    hostlist_expand(json_object_get_string(v), &hn, NULL) == -1)
-			continue;
-		json_object_object_add(rec, "auth_failed",
-		    json_object_new_boolean(1));
-		auth_fail_names(&hn, msg, now - E.auth_fail_since);
-		hostnames_free(&hn);
-	}
 	for (h = TAILQ_FIRST(&E.held); h != NULL; h = tmp) {
 		tmp = TAILQ_NEXT(h, entry);
 		if (h->act != ACT_RESUME)
 			continue;
 		TAILQ_REMOVE(&E.held, h, entry);
-		auth_fail_names(&h->hn, msg, now - E.auth_fail_since);
+		hl = names_hostlist(h->hn.names, h->hn.n);
+		for (k = 0; k < h->hn.n; k++)
+			queue_down(h->hn.names[k], msg);
+		E.counts.failures_by_reason[FAIL_AUTH] += h->hn.n;
+		log_warnx("resume %s given up: %s for %llu ms", log_esc(hl),
+		    msg, (unsigned long long)(now - E.auth_fail_since));
+		rec = json_object_new_object();
+		json_object_object_add(rec, "t", json_object_new_string("fail"));
+		json_object_object_add(rec, "hostlist",
+		    json_object_new_string(hl));
+		json_object_object_add(rec, "error", json_object_new_string(msg));
+		if (journal_append(rec, &cause) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+		}
+		json_object_put(rec);
+		free(hl);
 		hostnames_free(&h->hn);
 		json_object_put(h->jobs);
 		free(h);
@@ -1856,7 +1827,7 @@ on_status(const struct cc_result *res, void *data, void *arg)
 		if (st != NULL)
 			cc_cluster_status_free(st);
 		if (E.recovering && res->err == CC_ERR_AUTH)
-			auth_fail_waiting();
+			auth_fail_held();
 		timer_in(E.ev_sweep, E.recovering ?
 		    ccsd.conf->daemon.poll_interval_ms :
 		    ccsd.conf->daemon.reconcile_interval_ms);
@@ -1890,6 +1861,11 @@ on_status(const struct cc_result *res, void *data, void *arg)
 			observe(n);
 	}
 	cc_cluster_status_free(st);
+	/* The listing's parse tree (~20 KB of small blocks a node record,
+	 * docs/performance.md) is free now: hand it back to the system, or
+	 * the daemon keeps its peak for good and malloc's consolidation of
+	 * those blocks slows every later large allocation. */
+	malloc_trim(0);
 	timer_in(E.ev_sweep, ccsd.conf->daemon.reconcile_interval_ms);
 	if (E.recovering)
 		start_recovery();

@@ -89,14 +89,29 @@ journal_append(json_object *rec, char **cause)
 {
 	char *line;
 	size_t len;
+	off_t end;
+	int saved;
 
 	if (jfd == -1) {
 		*cause = xstrdup("journal not open");
 		return -1;
 	}
 	line = record_line(rec, &len);
-	if (write_full(jfd, line, len) == -1 || fdatasync(jfd) == -1) {
+	if ((end = lseek(jfd, 0, SEEK_END)) == -1) {
 		xasprintf(cause, "journal %s: %s", jpath, strerror(errno));
+		free(line);
+		return -1;
+	}
+	if (write_full(jfd, line, len) == -1 || fdatasync(jfd) == -1) {
+		saved = errno;
+		/*
+		 * Never leave half a record: the next one would be glued to
+		 * it and lost at replay.  Cut the file back to where it was.
+		 */
+		if (ftruncate(jfd, end) == -1)
+			log_warn("journal %s: cannot cut a partial record",
+			    jpath);
+		xasprintf(cause, "journal %s: %s", jpath, strerror(saved));
 		free(line);
 		return -1;
 	}
@@ -160,7 +175,10 @@ journal_rewrite(json_object **recs, size_t n, char **cause)
 	char *dir, *slash;
 
 	xasprintf(&tmp, "%s.new", jpath);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A stale one from a crash during compaction: never follow it. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {

@@ -60,6 +60,13 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 #define HPC_PARTITIONS_FILE	"cyclecloud-hpc-partitions"
 #define MAX_PARTITIONS		4096
 #define MAX_NAME		256
+/*
+ * How often (seconds) a job submission may look at the file again.  The
+ * file usually lives on NFS (/sched): a stat() per job would stall every
+ * submission behind a hung mount.  CCSLURM_PLUGIN_RECHECK_SECONDS in
+ * slurmctld's environment overrides it (tests use 0).
+ */
+#define RECHECK_SECONDS		10
 
 int	init(void);
 int	fini(void);
@@ -73,6 +80,8 @@ static size_t nparts;
 static char *file_default;	/* the one marked '*', or NULL */
 static struct timespec loaded_mtime;
 static bool loaded;		/* parts reflect the file at loaded_mtime */
+static time_t last_check;	/* CLOCK_MONOTONIC seconds of the last stat */
+static long recheck = RECHECK_SECONDS;
 
 #define LOG(fn, ...) do {						\
 	if ((fn) != NULL)						\
@@ -235,7 +244,16 @@ job_is_cloud_hpc(const char *partition)
 int
 init(void)
 {
+	const char *env = getenv("CCSLURM_PLUGIN_RECHECK_SECONDS");
+	char *end;
+	long v;
+
 	pthread_mutex_lock(&lock);
+	if (env != NULL && *env != '\0') {
+		v = strtol(env, &end, 10);
+		if (*end == '\0' && v >= 0 && v <= 3600)
+			recheck = v;
+	}
 	set_path();
 	loaded = false;
 	loaded_mtime.tv_sec = 0;
@@ -257,6 +275,8 @@ fini(void)
 int
 job_submit(job_desc_msg_t *job, uint32_t submit_uid, char **err_msg)
 {
+	struct timespec now;
+
 	(void)submit_uid;
 	(void)err_msg;
 
@@ -266,7 +286,11 @@ job_submit(job_desc_msg_t *job, uint32_t submit_uid, char **err_msg)
 		return SLURM_SUCCESS;
 
 	pthread_mutex_lock(&lock);
-	reload();
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - last_check >= recheck) {
+		last_check = now.tv_sec;
+		reload();
+	}
 	if (job_is_cloud_hpc(job->partition))
 		job->req_switch = 1;
 	pthread_mutex_unlock(&lock);

@@ -102,6 +102,9 @@ e2e_munge_start
 E2E_RESUME_PROGRAM=/bin/true
 E2E_SUSPEND_PROGRAM=/bin/true
 E2E_RESUME_TIMEOUT=600
+# slurmctld inherits this: the plugin re-reads its list at every job
+# (sites get a 10 s re-check interval).
+export CCSLURM_PLUGIN_RECHECK_SECONDS=0
 E2E_TOPOLOGY_PLUGIN=topology/tree
 E2E_JOB_SUBMIT_PLUGINS=job_submit/cyclecloud
 E2E_PLUGIN_DIR=$(dirname "$plugin")

@@ -294,7 +294,7 @@ burst_up()
 	cp "$CCS_E2E_DIR/run/wait.out" "$B/generate.out"
 	[[ -s $CCS_E2E_DIR/etc/cyclecloud.conf ]] ||
 		e2e_fail "generate wrote no cyclecloud.conf"
-	sed 's/^/    /' "$CCS_E2E_DIR/etc/cyclecloud.conf" >&2
+	sed 's/^/    /' "$CCS_E2E_DIR/etc/cyclecloud.conf" >&"$E2E_LOGFD"
 
 	e2e_step "slurmctld with the shims, topology/tree, job_submit/cyclecloud"
 	for w in resume suspend resumefail; do

@@ -74,8 +74,9 @@ polls=$(ccs_fake GET log | ccs_json \
     'sum(1 for r in d["requests"] if r["method"] == "GET" and "operation=" in r["path"])')
 addr=$(ccs_scontrol_calls '^update NodeName=.*NodeAddr=')
 ccs_log "NodeAddr updates: $addr, poll rounds: $polls"
-[ "$addr" -ge 1 ] && [ "$addr" -le "$polls" ] ||
+if [ "$addr" -lt 1 ] || [ "$addr" -gt "$polls" ]; then
 	ccs_fail "$addr NodeAddr updates for $polls poll rounds"
+fi
 "$CCS_PYTHON" - "$CCS_SCONTROL_LOG" "$(ccs_ctl hostnames "$all")" <<'PY' ||
 import json, sys
 want = set(sys.argv[2].split())

@@ -73,6 +73,8 @@ ccs_assert_eq "$(ccs_ctl hostnames 'gpu-[1-2],hpc-pg0-[1-2]' | sort)" \
 ccs_step "suspend of a node never resumed: no-op, no reset, no cloud call"
 out=$(ccs_ctl suspend hpc-pg0-5)
 ccs_assert_match '0 of 1 node\(s\) taken on' "$out" "ctl suspend of a powered-down node"
+ccs_assert_eq $((nreset0 + 1)) "$(resets | wc -l)" "resets after the no-op suspend"
+ccs_assert_eq "1 0 0" "$(family)" "shutdown-family calls after the no-op suspend"
 ccs_stop_daemon
 
 ccs_step "shutdown: terminate: even a Deallocate-policy node is removed"

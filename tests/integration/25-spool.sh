@@ -67,9 +67,7 @@ ccs_step "a restart takes nothing again"
 creates=$(ccs_fake_requests create)
 ccs_stop_daemon
 ccs_start_daemon
-ccs_wait_for 10 "the restarted daemon to finish starting" bash -c \
-    '[ "$("$0" -s "$1" status --json | "$2" -c "import json,sys; print(json.load(sys.stdin)[\"engine\"][\"starting\"])")" = False ]' \
-    "$CCSLURMCTL" "$CCS_SOCKET" "$CCS_PYTHON"
+ccs_wait_for 10 "the restarted daemon to finish starting" ccs_daemon_started
 ccs_assert_eq "$creates" "$(ccs_fake_requests create)" "creates after the restart"
 ccs_all_in ready 'htc-[1-3],hpc-pg0-[1-2]' || ccs_fail "nodes not ready after the restart"
 ccs_stop_daemon

@@ -12,9 +12,7 @@ ccs_init
 ccs_start_fake
 ccs_write_config "$CCS_CONFIG"
 ccs_start_daemon
-ccs_wait_for 10 "the daemon to finish starting" bash -c \
-    '[ "$("$0" -s "$1" status --json | "$2" -c "import json,sys; print(json.load(sys.stdin)[\"engine\"][\"starting\"])")" = False ]' \
-    "$CCSLURMCTL" "$CCS_SOCKET" "$CCS_PYTHON"
+ccs_wait_for 10 "the daemon to finish starting" ccs_daemon_started
 # One node up, so that "nothing changes" covers a node with state too.
 ccs_shim ccslurm-resume htc-1 2>/dev/null
 ccs_wait_for 30 "htc-1 ready" ccs_all_in ready htc-1

@@ -53,9 +53,7 @@ ccs_stop_daemon
 ccs_step "run 1, restarted with the right password: the failed resume is not carried out"
 ccs_fake POST password "{\"password\": \"$good\"}" >/dev/null
 ccs_start_daemon
-ccs_wait_for 10 "the daemon to read the cluster" bash -c \
-    '[ "$("$0" -s "$1" status --json | "$2" -c "import json,sys; print(json.load(sys.stdin)[\"engine\"][\"starting\"])")" = False ]' \
-    "$CCSLURMCTL" "$CCS_SOCKET" "$CCS_PYTHON"
+ccs_wait_for 10 "the daemon to read the cluster" ccs_daemon_started
 ccs_ctl nodes --json 'htc-[1-3]' | "$CCS_PYTHON" -c '
 import json, sys
 for n in json.load(sys.stdin)["nodes"]:

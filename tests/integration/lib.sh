@@ -44,6 +44,8 @@
 #   ccs_journal_sum             a checksum of the daemon's state directory
 #   ccs_metric NAME             the value of an unlabelled metric (ctl metrics)
 #   ccs_scontrol_called PATTERN [N]  at least N (1) recorded calls match
+#   ccs_daemon_started          the daemon has read the cluster (recovery
+#                               done: status "engine.starting" is false)
 #                               (for ccs_wait_for: re-counted on each try)
 #
 # Settings: KEEP=1 keeps $CCS_T (logs, config) after the run.
@@ -352,4 +354,8 @@ ccs_metric() { # NAME
 
 ccs_scontrol_called() { # PATTERN [N]
 	[ "$(ccs_scontrol_calls "$1")" -ge "${2:-1}" ]
+}
+
+ccs_daemon_started() {
+	[ "$(ccs_ctl status --json | ccs_json 'd["engine"]["starting"]')" = False ]
 }

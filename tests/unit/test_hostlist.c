@@ -217,6 +217,25 @@ START_TEST(limits)
 	ck_assert_str_eq(hn.names[300001], "x2");
 	hostnames_free(&hn);
 	free(big);
+	/*
+	 * Bracket groups in one name: each is a level of recursion and a
+	 * copy of the name, so 40,000 "[1]"s took 12 s and a 16 MB frame of
+	 * them would overflow the daemon's stack.  64 pass, 65 are refused.
+	 */
+	big = xmalloc(1 + 3 * 40000 + 1);
+	big[0] = 'n';
+	for (i = 0; i < 64; i++)
+		memcpy(big + 1 + 3 * i, "[1]", 4);
+	ck_assert_int_eq(hostlist_expand(big, &hn, &cause), 0);
+	ck_assert_uint_eq(hn.n, 1);
+	ck_assert_uint_eq(strlen(hn.names[0]), 65);
+	hostnames_free(&hn);
+	memcpy(big + 1 + 3 * 64, "[1]", 4);
+	expect_bad(big, "more than 64 bracket groups");
+	for (i = 65; i < 40000; i++)
+		memcpy(big + 1 + 3 * i, "[1]", 4);
+	expect_bad(big, "more than 64 bracket groups");
+	free(big);
 }
 END_TEST
 
