@@ -52,13 +52,16 @@ if ((fp)); then
 fi
 
 e2e_step "crash 2: kill -9 while the nodes boot"
-e2e_wait_for 20 "both nodes booting in the fake" bash -c "
-	. '$E2E_LIB_DIR/burst-lib.sh' 2>/dev/null
-	BURST_CA='$BURST_CA' BURST_FAKE_URL='$BURST_FAKE_URL'
-	s=\$(burst_fake GET nodes | burst_json \"' '.join(sorted(n['Status']
-		for n in d['nodes'] if n['Name'] in ('${nodes[0]}', '${nodes[1]}')))\")
-	echo \"fake: \$s\"
-	[[ \$s =~ ^(Acquiring|Preparing)\ (Acquiring|Preparing)\$ ]]"
+# Both VMs exist in the fake and are still booting.
+booting()
+{
+	local s
+	s=$(burst_fake GET nodes | burst_json "' '.join(sorted(n['Status']
+for n in d['nodes'] if n['Name'] in ('${nodes[0]}', '${nodes[1]}')))")
+	echo "fake: $s"
+	[[ $s =~ ^(Acquiring|Preparing)\ (Acquiring|Preparing)$ ]]
+}
+e2e_wait_for 20 "both nodes booting in the fake" booting
 burst_ctl nodes "$hl" | sed 's/^/    /' >&2
 burst_daemon_kill9
 e2e_log "ccslurmd killed with SIGKILL while the nodes boot"
