@@ -15,7 +15,7 @@
 #   bench_ms CMD...     run CMD (stdout discarded), print its wall time in ms
 #   bench_py            the analysis helper (bench/bench_report.py)
 
-# shellcheck source=../tests/integration/lib.sh
+# shellcheck source=tests/integration/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../tests/integration/lib.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,8 +48,8 @@ for line in sys.stdin:
 # Like ccs_wait_for ping, but a daemon that exited (a bad config) fails the
 # run at once, with its log, instead of at the end of the wait.
 bench_wait_daemon() { # TIMEOUT
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
+	local _
+	for _ in $(seq 1 $(($1 * 10))); do
 		kill -0 "$CCS_DAEMON_PID" 2>/dev/null ||
 			ccs_fail "ccslurmd exited; its log follows"
 		ccs_ctl ping >/dev/null 2>&1 && return 0

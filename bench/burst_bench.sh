@@ -14,12 +14,15 @@
 #
 #   CCS_BUILD_DIR=build bench/burst_bench.sh 10000
 set -euo pipefail
+# shellcheck source=bench/benchlib.sh
 . "$(cd "$(dirname "$0")" && pwd)/benchlib.sh"
 
 nodes=${1:-1000}
 shims=${2:-10}
-[ "$nodes" -ge 4 ] && [ "$shims" -ge 1 ] ||
-	{ echo "usage: burst_bench.sh [NODES>=4] [SHIM_CALLS>=1]" >&2; exit 2; }
+if ! [ "$nodes" -ge 4 ] 2>/dev/null || ! [ "$shims" -ge 1 ] 2>/dev/null; then
+	echo "usage: burst_bench.sh [NODES>=4] [SHIM_CALLS>=1]" >&2
+	exit 2
+fi
 
 ccs_init
 unset CCS_SCONTROL_STATE	# the recorder only records: no state to keep

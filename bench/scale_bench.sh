@@ -17,12 +17,16 @@
 #
 #   CCS_BUILD_DIR=build bench/scale_bench.sh 50000 10000
 set -euo pipefail
+# shellcheck source=bench/benchlib.sh
 . "$(cd "$(dirname "$0")" && pwd)/benchlib.sh"
 
 nodes=${1:-50000}
 table=${2:-10000}
-[ "$nodes" -ge 4 ] && [ "$table" -ge 1 ] && [ "$table" -le "$nodes" ] ||
-	{ echo "usage: scale_bench.sh [NODES>=4] [TABLE_NODES<=NODES]" >&2; exit 2; }
+if ! [ "$nodes" -ge 4 ] 2>/dev/null || ! [ "$table" -ge 1 ] 2>/dev/null ||
+    [ "$table" -gt "$nodes" ]; then
+	echo "usage: scale_bench.sh [NODES>=4] [1<=TABLE_NODES<=NODES]" >&2
+	exit 2
+fi
 
 ccs_init
 bench_arrays "$CCS_T/arrays.json" "$nodes" 4 precreate
@@ -40,7 +44,7 @@ hwm=$(bench_kib "$CCS_DAEMON_PID" VmHWM)
 rss=$(bench_kib "$CCS_DAEMON_PID" VmRSS)
 ccs_fake GET log >"$CCS_T/fake-log.json"
 "$CCS_PYTHON" - "$CCS_T/fake-log.json" "$CCS_T/daemon.log" "$nodes" \
-    "$cpu0" "$cpu1" "$hwm" "$rss" <<'PY'
+    "$cpu0" "$cpu1" "$hwm" "$rss" "$BENCH_CONFIG_BYTES" <<'PY'
 import json, re, sys
 log = json.load(open(sys.argv[1]))["requests"]
 done = None
@@ -56,8 +60,8 @@ st = [r for r in log if r["method"] == "GET" and "/status?nodes=true" in
       r["path"] and r["time"] <= t_done]
 s = st[-1]
 t_req = s["time"] - s["ms"] / 1000.0
-print("scale: %s nodes in the table, each with a ~2 KB Configuration" %
-      sys.argv[3])
+print("scale: %s nodes in the table, each with a Configuration of ~%s "
+      "bytes" % (sys.argv[3], sys.argv[8]))
 print("  full pass       %.3f s  (GET status?nodes=true received -> "
       "'reconcile: pass done'; %d nodes compared, %d actions)" % (
           t_done - t_req, seen, acted))
@@ -70,7 +74,7 @@ print("  peak RSS        %.1f MiB VmHWM after the pass  (VmRSS %.1f MiB)" % (
 PY
 
 times=()
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	times+=("$(bench_ms ccs_ctl nodes --json)")
 done
 got=$(ccs_ctl nodes --json | ccs_json 'len(d["nodes"])')
@@ -80,7 +84,7 @@ printf '%s\n' "${times[@]}" | sort -n | awk -v n="$nodes" '
 
 hl=$(bench_py names "$CCS_T/arrays.json" "$table" | bench_py hostlist)
 times=()
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	times+=("$(bench_ms ccs_ctl nodes "$hl")")
 done
 got=$(ccs_ctl nodes "$hl" | tail -n +2 | wc -l)
@@ -88,7 +92,7 @@ ccs_assert_eq "$table" "$got" "rows of ccslurmctl nodes $hl"
 printf '%s\n' "${times[@]}" | sort -n | awk -v n="$table" -v hl="$hl" '
     { t[NR] = $1 } END { printf "  nodes (table)   best %d ms  median %d ms  (%d nodes: %s, 5 runs)\n", t[1], t[3], n, hl }'
 times=()
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	times+=("$(bench_ms ccs_ctl nodes)")
 done
 printf '%s\n' "${times[@]}" | sort -n | awk -v n="$nodes" '

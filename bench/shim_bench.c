@@ -33,14 +33,14 @@
 #include "hostlist.h"
 #include "xmalloc.h"
 
-#define TRUE_PATH	"/bin/true"
-#define DEFAULT_CALLS	1000
-#define MAX_ENV		8
+#define TRUE_PATH "/bin/true"
+#define DEFAULT_CALLS 1000
+#define MAX_ENV 8
 
 struct series {
-	const char	*what;
-	double		*us;		/* one wall time a call, microseconds */
-	size_t		 n;
+	const char *what;
+	double *us; /* one wall time a call, microseconds */
+	size_t n;
 };
 
 static double
@@ -58,8 +58,8 @@ now_us(void)
  * stderr) when the program could not run or did not exit 0.
  */
 static double
-run_once(const char *path, const char *argv0, const char *arg,
-    char *const *env, int stdin_fd)
+run_once(const char *path, const char *argv0, const char *arg, char *const *env,
+    int stdin_fd)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[3];
@@ -93,8 +93,7 @@ run_once(const char *path, const char *argv0, const char *arg,
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "shim_bench: %s %s: %s %d\n", path, arg,
 		    WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) :
-		    WTERMSIG(status));
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		return -1;
 	}
 	return t;
@@ -133,8 +132,8 @@ report(struct series *s, double *median, double *p99)
 	*median = percentile(s, 50);
 	*p99 = percentile(s, 99);
 	printf("  %-16s median %8.0f us  p99 %8.0f us  mean %8.0f us  "
-	    "max %8.0f us\n", s->what, *median, *p99, sum / (double)s->n,
-	    s->us[s->n - 1]);
+	       "max %8.0f us\n",
+	    s->what, *median, *p99, sum / (double)s->n, s->us[s->n - 1]);
 }
 
 static void
@@ -147,7 +146,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct series shim = { "shim", NULL, 0 }, tru = { TRUE_PATH, NULL, 0 };
+	struct series shim = {"shim", NULL, 0}, tru = {TRUE_PATH, NULL, 0};
 	struct hostnames hn;
 	char *env[MAX_ENV], cwd[4096], *cause, *v;
 	const char *shim_path, *shim_name;
@@ -171,24 +170,28 @@ main(int argc, char **argv)
 	if (argc != 2)
 		usage();
 	shim_path = argv[0];
-	shim_name = strrchr(shim_path, '/') != NULL ?
-	    strrchr(shim_path, '/') + 1 : shim_path;
+	shim_name = strrchr(shim_path, '/') != NULL
+	                ? strrchr(shim_path, '/') + 1
+	                : shim_path;
 	if (hostlist_expand(argv[1], &hn, &cause) == -1) {
 		fprintf(stderr, "shim_bench: %s\n", cause);
 		free(cause);
 		return 2;
 	}
 	if (hn.n < calls) {
-		fprintf(stderr, "shim_bench: %zu calls need as many names; "
-		    "the hostlist has %zu\n", calls, hn.n);
+		fprintf(stderr,
+		    "shim_bench: %zu calls need as many names; "
+		    "the hostlist has %zu\n",
+		    calls, hn.n);
 		return 2;
 	}
 
 	/* slurmscriptd's environment, and ours for the private socket. */
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		snprintf(cwd, sizeof(cwd), "/");
-	env[ne++] = xprintf("SLURM_CONF=%s", getenv("SLURM_CONF") != NULL ?
-	    getenv("SLURM_CONF") : "/etc/slurm/slurm.conf");
+	env[ne++] = xprintf("SLURM_CONF=%s", getenv("SLURM_CONF") != NULL
+	                                         ? getenv("SLURM_CONF")
+	                                         : "/etc/slurm/slurm.conf");
 	env[ne++] = xprintf("PWD=%s", cwd);
 	if ((v = getenv("CCSLURMD_SOCKET")) != NULL)
 		env[ne++] = xprintf("CCSLURMD_SOCKET=%s", v);
@@ -226,8 +229,8 @@ main(int argc, char **argv)
 	}
 
 	printf("shim: %zu calls of %s, one node each (%s ... %s), "
-	    "interleaved with %s\n", calls, shim_name, hn.names[0],
-	    hn.names[calls - 1], TRUE_PATH);
+	       "interleaved with %s\n",
+	    calls, shim_name, hn.names[0], hn.names[calls - 1], TRUE_PATH);
 	report(&shim, &med[0], &p99[0]);
 	report(&tru, &med[1], &p99[1]);
 	printf("  ratio shim/true  median %.2fx  p99 %.2fx\n", med[0] / med[1],

@@ -11,10 +11,14 @@
 #
 #   CCS_BUILD_DIR=build bench/shim_bench.sh 1000
 set -euo pipefail
+# shellcheck source=bench/benchlib.sh
 . "$(cd "$(dirname "$0")" && pwd)/benchlib.sh"
 
 calls=${1:-1000}
-[ "$calls" -ge 4 ] || { echo "usage: shim_bench.sh [CALLS>=4]" >&2; exit 2; }
+if ! [ "$calls" -ge 4 ] 2>/dev/null; then
+	echo "usage: shim_bench.sh [CALLS>=4]" >&2
+	exit 2
+fi
 SHIM_BENCH=$CCS_BUILD_DIR/bench/shim_bench
 [ -x "$SHIM_BENCH" ] || { echo "$SHIM_BENCH not built" >&2; exit 1; }
 

@@ -141,12 +141,22 @@ journal_replay(journal_replay_cb cb, void *arg, char **cause)
 		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL) {
 			log_warnx("journal %s:%zu: torn last record skipped "
 			    "(a crash while writing it)", jpath, lineno);
+			/*
+			 * Cut it off, or the next append is glued to it and
+			 * lost with it at the next replay.
+			 */
+			if (jfd != -1 && ftruncate(jfd, (off_t)(p - buf)) == -1)
+				log_warn("journal %s: cannot cut the torn "
+				    "record", jpath);
 			break;
 		}
 		json_tokener_reset(tok);
 		rec = json_tokener_parse_ex(tok, p, (int)(nl - p));
+		/* One whole object a line, with an integer version. */
 		if (rec == NULL || !json_object_is_type(rec, json_type_object) ||
+		    json_tokener_get_parse_end(tok) != (size_t)(nl - p) ||
 		    !json_object_object_get_ex(rec, "v", &v) ||
+		    !json_object_is_type(v, json_type_int) ||
 		    json_object_get_int(v) < JOURNAL_VERSION - 1 ||
 		    json_object_get_int(v) > JOURNAL_VERSION) {
 			log_warnx("journal %s:%zu: unreadable record skipped",

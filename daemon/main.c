@@ -32,7 +32,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-struct ccsd ccsd;
+/* struct ccsd ccsd: daemon/ccsd.c (the core library). */
 
 static void
 usage(void)

@@ -49,6 +49,12 @@ if ((fp)); then
 	BURST_DAEMON_ENV=
 	burst_daemon_start
 	e2e_log "restarted ccslurmd: pid $BURST_DAEMON_PID"
+	# The restarted daemon settles the ambiguity by the create's requestId.
+	rid=$(burst_fake GET log | burst_json '[r["body"]["requestId"] for r in
+d["requests"] if r["path"].endswith("/nodes/create")][0]')
+	e2e_wait_for 10 "ccslurmd looked up its create by requestId $rid" \
+		bash -c "curl -sSf --cacert '$BURST_CA' '$BURST_FAKE_URL/__fake/log' |
+			grep -q 'request_id=$rid'"
 fi
 
 e2e_step "crash 2: kill -9 while the nodes boot"

@@ -236,6 +236,7 @@ burst_ctl()
 # SLURM_CONF in its environment for the scontrol it runs.
 burst_daemon_start()
 {
+	# shellcheck disable=SC2086 # VAR=VALUE words, split on purpose
 	e2e_spawn ccslurmd env ${BURST_DAEMON_ENV:-} "$CCSLURMD" -f \
 		-c "$BURST_CONFIG"
 	BURST_DAEMON_PID=$E2E_PID

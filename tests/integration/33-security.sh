@@ -80,10 +80,13 @@ for args in status "status --json" nodes "nodes --json" metrics ping \
 	ccs_ctl $args >>"$out" 2>&1 || true
 done
 # Every argument list of every process on the machine while all of ours run.
-for f in /proc/[0-9]*/cmdline; do
-	tr '\0' ' ' <"$f" 2>/dev/null || true
-	echo
-done >"$CCS_T/cmdlines"
+"$CCS_PYTHON" -c '
+import glob
+for f in glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        print(open(f, "rb").read().replace(b"\0", b" ").decode("utf-8", "replace"))
+    except OSError:
+        pass' >"$CCS_T/cmdlines"
 [ "$(grep -c ccslurmd "$CCS_T/cmdlines")" -ge 1 ] ||
 	ccs_fail "the daemon's argument list was not seen"
 ccs_fake GET log >"$CCS_T/fake-api.log"
