@@ -53,7 +53,8 @@ ccs_wait_for 120 "every address given to Slurm" told_all
 cpu1=$(bench_cpu_s "$CCS_DAEMON_PID")
 ccs_fake GET counters >"$CCS_T/counters.json"
 ccs_fake GET log >"$CCS_T/fake-log.json"
-awk -v a="$t0" -v b="$t_shims" 'BEGIN { printf "the %d shim calls took %.3f s\n", '"$shims"', b - a }'
+awk -v n="$shims" -v a="$t0" -v b="$t_shims" \
+    'BEGIN { printf "the %d shim calls took %.3f s\n", n, b - a }'
 bench_py burst --fake-log "$CCS_T/fake-log.json" \
     --fake-counters "$CCS_T/counters.json" --scontrol-log "$CCS_SCONTROL_LOG" \
     --t0 "$t0" --nodes "$nodes" --shim-calls "$shims" \

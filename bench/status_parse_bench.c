@@ -30,11 +30,11 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define CHUNK		65536
-#define KEY_MAX		32
+#define CHUNK 65536
+#define KEY_MAX 32
 
 struct kept {
-	char		*name, *node_id, *status, *ip;
+	char *name, *node_id, *status, *ip;
 };
 
 static struct kept *kept;
@@ -42,18 +42,18 @@ static size_t nkept, capkept;
 
 /* The element scanner's state, carried from one chunk to the next. */
 struct scan {
-	int		 skip_conf;	/* stream-skip */
-	int		 depth;		/* of the character being read */
-	int		 in_str, esc;
-	int		 top_key;	/* 1 reading a depth-1 key, 2 read */
-	char		 key[KEY_MAX];	/* the depth-1 key or element key */
-	size_t		 klen;
-	int		 in_nodes;	/* inside the top-level "nodes" */
-	int		 collecting;	/* inside one element */
-	int		 el_key;	/* 1 reading an element key, 2 read, 3 : */
-	int		 skipping;	/* inside the element's Configuration */
-	char		*el;		/* the element's bytes */
-	size_t		 ellen, elcap;
+	int skip_conf; /* stream-skip */
+	int depth;     /* of the character being read */
+	int in_str, esc;
+	int top_key;       /* 1 reading a depth-1 key, 2 read */
+	char key[KEY_MAX]; /* the depth-1 key or element key */
+	size_t klen;
+	int in_nodes;   /* inside the top-level "nodes" */
+	int collecting; /* inside one element */
+	int el_key;     /* 1 reading an element key, 2 read, 3 : */
+	int skipping;   /* inside the element's Configuration */
+	char *el;       /* the element's bytes */
+	size_t ellen, elcap;
 	struct json_tokener *tok;
 };
 
@@ -158,7 +158,7 @@ scan_feed(struct scan *s, const char *p, size_t n)
 				if (s->el_key == 1)
 					s->el_key = 2;
 			} else if ((s->top_key == 1 || s->el_key == 1) &&
-			    s->klen < KEY_MAX - 1)
+			           s->klen < KEY_MAX - 1)
 				s->key[s->klen++] = c;
 			continue;
 		}
@@ -169,7 +169,7 @@ scan_feed(struct scan *s, const char *p, size_t n)
 				s->top_key = 1;
 				s->klen = 0;
 			} else if (s->collecting && s->depth == 3 &&
-			    s->el_key == 0) {
+			           s->el_key == 0) {
 				s->el_key = 1;
 				s->klen = 0;
 			}
@@ -199,8 +199,8 @@ scan_feed(struct scan *s, const char *p, size_t n)
 				s->ellen = 0;
 				el_add(s, &c, 1);
 			} else if (s->skip_conf && s->collecting &&
-			    s->depth == 3 && s->el_key == 3 &&
-			    strcmp(s->key, "Configuration") == 0) {
+			           s->depth == 3 && s->el_key == 3 &&
+			           strcmp(s->key, "Configuration") == 0) {
 				/* Drop the value: "null" stands in for it. */
 				s->ellen--;
 				el_add(s, "null", 4);
@@ -290,7 +290,7 @@ main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: status_parse_bench tree|stream|"
-		    "stream-skip FILE\n");
+		                "stream-skip FILE\n");
 		return 2;
 	}
 	t = now_s();
@@ -301,18 +301,19 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "stream-skip") == 0)
 		rc = run_stream(argv[2], 1);
 	else {
-		fprintf(stderr, "status_parse_bench: unknown mode %s\n",
-		    argv[1]);
+		fprintf(
+		    stderr, "status_parse_bench: unknown mode %s\n", argv[1]);
 		return 2;
 	}
 	t = now_s() - t;
 	if (rc == -1)
 		return 1;
 	printf("  %-12s %zu nodes  %.3f s  VmHWM %.1f MiB  (first %s, last "
-	    "%s)\n", argv[1], nkept, t, (double)vm_hwm_kib() / 1024.0,
+	       "%s)\n",
+	    argv[1], nkept, t, (double)vm_hwm_kib() / 1024.0,
 	    nkept > 0 && kept[0].name != NULL ? kept[0].name : "-",
-	    nkept > 0 && kept[nkept - 1].name != NULL ?
-	    kept[nkept - 1].name : "-");
+	    nkept > 0 && kept[nkept - 1].name != NULL ? kept[nkept - 1].name
+	                                              : "-");
 	for (i = 0; i < nkept; i++) {
 		free(kept[i].name);
 		free(kept[i].node_id);

@@ -48,7 +48,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "initialize", .usage = "--url U --cluster C --username N "
 	  "--password-file F [--ca-file F] [--no-verify-tls] [--force]",
 	  .needs_daemon = 0, .exec = ctl_initialize },
-	{ .name = "check", .usage = "[--slurm-conf FILE] [--json]",
+	{ .name = "check", .usage = "[--slurm-conf FILE] [--no-daemon] "
+	  "[--json]",
 	  .needs_daemon = 0, .exec = ctl_check },
 };
 

@@ -287,6 +287,485 @@ proto_payload_parse(const struct proto_hdr *hdr, const void *payload,
 	return PROTO_OK;
 }
 
+/* ---- Pre-serialised payloads --------------------------------------------- */
+
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) at p, n > 0 bytes
+ * available; 0 if there is none.
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		need = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		need = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else
+		return 0;
+	if (n < need || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return need;
+}
+
+static void
+jbuf_grow(struct proto_jbuf *b, size_t more)
+{
+	size_t want = b->len + more + 1; /* and the NUL */
+
+	if (want <= b->cap)
+		return;
+	if (want < b->len)
+		abort(); /* size_t wrapped: a caller's bug */
+	while (b->cap < want)
+		b->cap = b->cap < 256 ? 256 : b->cap * 2;
+	b->s = xreallocarray(b->s, 1, b->cap);
+}
+
+void
+proto_jbuf_init(struct proto_jbuf *b, size_t hint)
+{
+	memset(b, 0, sizeof(*b));
+	jbuf_grow(b, hint);
+	b->s[0] = '\0';
+}
+
+void
+proto_jbuf_free(struct proto_jbuf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+proto_jbuf_add(struct proto_jbuf *b, const char *s, size_t n)
+{
+	jbuf_grow(b, n);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void
+proto_jbuf_puts(struct proto_jbuf *b, const char *s)
+{
+	proto_jbuf_add(b, s, strlen(s));
+}
+
+void
+proto_jbuf_int(struct proto_jbuf *b, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	/* Through unsigned: -INT64_MIN does not fit in an int64_t. */
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	proto_jbuf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* Bytes json-c writes as they are: printable ASCII but " and \, and DEL. */
+static inline bool
+json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+void
+proto_jbuf_string(struct proto_jbuf *b, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str, *run;
+	char esc[7];
+	size_t n, k;
+
+	if (str == NULL) {
+		proto_jbuf_add(b, "null", 4);
+		return;
+	}
+	n = strlen(str);
+	/* The worst case (\u00XX for every byte), so appends below fit. */
+	jbuf_grow(b, n * 6 + 2);
+	b->s[b->len++] = '"';
+	while (n > 0) {
+		for (run = s; n > 0 && json_plain(*s); s++, n--)
+			;
+		memcpy(b->s + b->len, run, (size_t)(s - run));
+		b->len += (size_t)(s - run);
+		if (n == 0)
+			break;
+		if (*s >= 0x80) {
+			if ((k = utf8_seq(s, n)) == 0) {
+				/* Not UTF-8: the reader would refuse the frame. */
+				memcpy(b->s + b->len, "\\ufffd", 6);
+				b->len += 6;
+				k = 1;
+			} else {
+				memcpy(b->s + b->len, s, k);
+				b->len += k;
+			}
+			s += k;
+			n -= k;
+			continue;
+		}
+		/* json-c's escapes: the short forms, else \u00xx. */
+		esc[0] = '\\';
+		k = 2;
+		switch (*s) {
+		case '"':
+		case '\\':
+			esc[1] = (char)*s;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*s >> 4];
+			esc[5] = hex[*s & 0xf];
+			k = 6;
+			break;
+		}
+		memcpy(b->s + b->len, esc, k);
+		b->len += k;
+		s++;
+		n--;
+	}
+	b->s[b->len++] = '"';
+	b->s[b->len] = '\0';
+}
+
+/* ---- A JSON checker that builds nothing ---------------------------------- */
+
+static size_t
+skip_ws(const unsigned char *s, size_t len, size_t i)
+{
+	while (i < len &&
+	       (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+static bool
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static bool
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The string whose opening quote is at s[*i]; *i ends after its closing
+ * quote.  NULL, or what is wrong with it. */
+static const char *
+check_string(const unsigned char *s, size_t len, size_t *i)
+{
+	size_t p = *i + 1, k;
+
+	for (;;) {
+		while (p < len && json_plain(s[p]))
+			p++;
+		if (p >= len) {
+			*i = p;
+			return "unterminated string";
+		}
+		if (s[p] == '"')
+			break;
+		if (s[p] == '\\') {
+			if (p + 1 >= len) {
+				*i = p;
+				return "unterminated string";
+			}
+			if (s[p + 1] == 'u') {
+				if (p + 5 >= len || !is_hex(s[p + 2]) ||
+				    !is_hex(s[p + 3]) || !is_hex(s[p + 4]) ||
+				    !is_hex(s[p + 5])) {
+					*i = p;
+					return "bad \\u escape";
+				}
+				p += 6;
+				continue;
+			}
+			if (strchr("\"\\/bfnrt", s[p + 1]) == NULL ||
+			    s[p + 1] == '\0') {
+				*i = p;
+				return "bad escape";
+			}
+			p += 2;
+			continue;
+		}
+		if (s[p] < 0x20) {
+			*i = p;
+			return s[p] == '\0' ? "NUL byte"
+			                    : "control character in a string";
+		}
+		if ((k = utf8_seq(s + p, len - p)) == 0) {
+			*i = p;
+			return "invalid UTF-8";
+		}
+		p += k;
+	}
+	*i = p + 1;
+	return NULL;
+}
+
+static const char *
+check_number(const unsigned char *s, size_t len, size_t *i)
+{
+	size_t p = *i;
+
+	if (p < len && s[p] == '-')
+		p++;
+	if (p < len && s[p] == '0')
+		p++;
+	else if (p < len && s[p] >= '1' && s[p] <= '9') {
+		while (p < len && is_digit(s[p]))
+			p++;
+	} else
+		goto bad;
+	if (p < len && s[p] == '.') {
+		if (++p >= len || !is_digit(s[p]))
+			goto bad;
+		while (p < len && is_digit(s[p]))
+			p++;
+	}
+	if (p < len && (s[p] == 'e' || s[p] == 'E')) {
+		p++;
+		if (p < len && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if (p >= len || !is_digit(s[p]))
+			goto bad;
+		while (p < len && is_digit(s[p]))
+			p++;
+	}
+	*i = p;
+	return NULL;
+bad:
+	*i = p;
+	return "bad number";
+}
+
+int
+proto_json_check(const char *text, size_t len, char **cause)
+{
+	enum {
+		S_VALUE,          /* a value */
+		S_VALUE_OR_CLOSE, /* after [ */
+		S_KEY_OR_CLOSE,   /* after { */
+		S_KEY,            /* after , in an object */
+		S_COLON,
+		S_NEXT, /* after a value: , or the closing bracket */
+	} st = S_VALUE;
+	const unsigned char *s = (const unsigned char *)text;
+	unsigned char stack[PROTO_MAX_DEPTH];
+	const char *err = NULL;
+	size_t i = 0, depth = 0;
+
+	i = skip_ws(s, len, 0);
+	if (i >= len || s[i] != '{') {
+		err = i >= len ? "empty" : "not a JSON object";
+		goto fail;
+	}
+	for (;;) {
+		i = skip_ws(s, len, i);
+		if (st == S_NEXT && depth == 0)
+			break;
+		if (i >= len) {
+			err = "truncated (JSON ends early)";
+			goto fail;
+		}
+		switch (st) {
+		case S_VALUE_OR_CLOSE:
+			if (s[i] == ']') {
+				depth--;
+				i++;
+				st = S_NEXT;
+				break;
+			}
+			/* FALLTHROUGH */
+		case S_VALUE:
+			switch (s[i]) {
+			case '{':
+			case '[':
+				if (depth == PROTO_MAX_DEPTH) {
+					err = "nested too deeply";
+					goto fail;
+				}
+				stack[depth++] = s[i];
+				st = s[i++] == '{' ? S_KEY_OR_CLOSE
+				                   : S_VALUE_OR_CLOSE;
+				break;
+			case '"':
+				if ((err = check_string(s, len, &i)) != NULL)
+					goto fail;
+				st = S_NEXT;
+				break;
+			case 't':
+			case 'f':
+			case 'n': {
+				const char *w = s[i] == 't'   ? "true"
+				                : s[i] == 'f' ? "false"
+				                              : "null";
+				size_t wl = strlen(w);
+
+				if (len - i < wl || memcmp(s + i, w, wl) != 0) {
+					err = "unexpected character";
+					goto fail;
+				}
+				i += wl;
+				st = S_NEXT;
+				break;
+			}
+			default:
+				if (s[i] != '-' && !is_digit(s[i])) {
+					err = s[i] == '\0' ? "NUL byte"
+					                   : "unexpected character";
+					goto fail;
+				}
+				if ((err = check_number(s, len, &i)) != NULL)
+					goto fail;
+				st = S_NEXT;
+				break;
+			}
+			break;
+		case S_KEY_OR_CLOSE:
+			if (s[i] == '}') {
+				depth--;
+				i++;
+				st = S_NEXT;
+				break;
+			}
+			/* FALLTHROUGH */
+		case S_KEY:
+			if (s[i] != '"') {
+				err = "expected a key";
+				goto fail;
+			}
+			if ((err = check_string(s, len, &i)) != NULL)
+				goto fail;
+			st = S_COLON;
+			break;
+		case S_COLON:
+			if (s[i] != ':') {
+				err = "expected ':'";
+				goto fail;
+			}
+			i++;
+			st = S_VALUE;
+			break;
+		case S_NEXT:
+			if (s[i] == ',') {
+				i++;
+				st = stack[depth - 1] == '{' ? S_KEY : S_VALUE;
+			} else if ((s[i] == '}' && stack[depth - 1] == '{') ||
+			           (s[i] == ']' && stack[depth - 1] == '[')) {
+				i++;
+				depth--;
+			} else {
+				err = "expected ',' or a closing bracket";
+				goto fail;
+			}
+			break;
+		}
+	}
+	if (i != len) {
+		err = "bytes after the JSON";
+		goto fail;
+	}
+	return 0;
+fail:
+	cause_printf(cause, "bad JSON: %s at byte %zu", err, i);
+	return -1;
+}
+
+int
+proto_header_build(uint16_t type, size_t len, unsigned char hdr[PROTO_HDR_SIZE],
+    char **cause)
+{
+	struct proto_wire_hdr wh;
+
+	if (!proto_type_valid(type)) {
+		cause_printf(
+		    cause, "frame: unknown message type %u", (unsigned)type);
+		return -1;
+	}
+	if (len > PROTO_MAX_PAYLOAD) {
+		cause_printf(cause,
+		    "frame: %s payload of %zu bytes exceeds the "
+		    "maximum of %u",
+		    proto_type_name(type), len, (unsigned)PROTO_MAX_PAYLOAD);
+		return -1;
+	}
+	wh.magic = htonl(PROTO_MAGIC);
+	wh.version = htons(PROTO_VERSION);
+	wh.type = htons(type);
+	wh.length = htonl((uint32_t)len);
+	memcpy(hdr, &wh, PROTO_HDR_SIZE);
+	return 0;
+}
+
+int
+proto_frame_build_raw(uint16_t type, const char *json, size_t len,
+    void **framep, size_t *flen, char **cause)
+{
+	unsigned char hdr[PROTO_HDR_SIZE];
+	char *frame;
+
+	if (json == NULL || len == 0 || json[0] != '{') {
+		cause_printf(cause, "frame: payload is not an object");
+		return -1;
+	}
+	if (proto_header_build(type, len, hdr, cause) == -1)
+		return -1;
+	frame = xmalloc(PROTO_HDR_SIZE + len);
+	memcpy(frame, hdr, PROTO_HDR_SIZE);
+	memcpy(frame + PROTO_HDR_SIZE, json, len);
+	*framep = frame;
+	*flen = PROTO_HDR_SIZE + len;
+	return 0;
+}
+
 /* ---- Typed payloads ------------------------------------------------------ */
 
 /* Get key as a string; absent is fine unless required. */
@@ -744,6 +1223,69 @@ proto_call(const char *path, int timeout_ms, int retry_ms, uint16_t type,
 	rc = proto_send(fd, type, request, timeout_ms, cause);
 	if (rc == PROTO_OK)
 		rc = proto_recv(fd, timeout_ms, rtype, reply, cause);
+	close(fd);
+	return rc;
+}
+
+int
+proto_recv_raw(int fd, int timeout_ms, uint16_t *type, char **payload,
+    size_t *len, char **cause)
+{
+	uint64_t deadline = now_mono_ms() + (uint64_t)timeout_ms;
+	unsigned char hbuf[PROTO_HDR_SIZE];
+	struct proto_hdr hdr;
+	char *body;
+	int rc;
+
+	*payload = NULL;
+	*len = 0;
+	*type = 0;
+	if ((rc = recv_full(fd, hbuf, sizeof(hbuf), deadline, cause)) != 0)
+		return rc;
+	rc = proto_header_parse(hbuf, sizeof(hbuf), &hdr, cause);
+	if (rc == PROTO_EVERSION)
+		*type = hdr.type;
+	if (rc != PROTO_OK)
+		return rc;
+	if (hdr.length == 0) {
+		cause_printf(cause, "frame: empty %s payload",
+		    proto_type_name(hdr.type));
+		return PROTO_EFRAME;
+	}
+	/* Bounded by proto_header_parse(); one more byte for the NUL. */
+	body = xmalloc((size_t)hdr.length + 1);
+	if ((rc = recv_full(fd, body, hdr.length, deadline, cause)) != 0) {
+		free(body);
+		return rc;
+	}
+	if (memchr(body, '\0', hdr.length) != NULL) {
+		cause_printf(cause, "frame: %s payload contains a NUL byte",
+		    proto_type_name(hdr.type));
+		free(body);
+		return PROTO_EFRAME;
+	}
+	body[hdr.length] = '\0';
+	*payload = body;
+	*len = hdr.length;
+	*type = hdr.type;
+	return PROTO_OK;
+}
+
+int
+proto_call_raw(const char *path, int timeout_ms, int retry_ms, uint16_t type,
+    json_object *request, uint16_t *rtype, char **reply, size_t *len,
+    char **cause)
+{
+	int fd, rc;
+
+	*reply = NULL;
+	*len = 0;
+	*rtype = 0;
+	if ((fd = proto_connect(path, timeout_ms, retry_ms, cause)) < 0)
+		return fd;
+	rc = proto_send(fd, type, request, timeout_ms, cause);
+	if (rc == PROTO_OK)
+		rc = proto_recv_raw(fd, timeout_ms, rtype, reply, len, cause);
 	close(fd);
 	return rc;
 }

@@ -158,6 +158,60 @@ int	 proto_header_parse(const void *buf, size_t len, struct proto_hdr *hdr,
 int	 proto_payload_parse(const struct proto_hdr *hdr, const void *payload,
 	    json_object **out, char **cause);
 
+/* ---- Pre-serialised payloads (large replies) ---------------------------- */
+
+/*
+ * A reply too large to build as a json-c tree cheaply (`nodes --json` at
+ * 50,000 nodes: 8 MB) is written as text into a proto_jbuf and sent as is.
+ * The writer escapes strings exactly as json-c does with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, so the text is
+ * byte for byte what proto_frame_build() would have sent for the same
+ * tree, except that bytes that are not UTF-8 become \ufffd (json-c copies
+ * them, and the reader's UTF-8 check would then refuse the whole frame).
+ * Appending never fails (xmalloc.h); the caller writes the punctuation.
+ */
+struct proto_jbuf {
+	char		*s;		/* the text, NUL-terminated; owned */
+	size_t		 len;		/* bytes of text */
+	size_t		 cap;		/* bytes allocated at s */
+};
+/* Start empty with room for hint bytes (0: a small default). */
+void	 proto_jbuf_init(struct proto_jbuf *, size_t hint);
+/* Free the text and zero the buffer; a zeroed buffer is fine. */
+void	 proto_jbuf_free(struct proto_jbuf *);
+/* Append n raw bytes / a raw C string (punctuation, keys known safe). */
+void	 proto_jbuf_add(struct proto_jbuf *, const char *s, size_t n);
+void	 proto_jbuf_puts(struct proto_jbuf *, const char *s);
+/* Append s as a quoted, escaped JSON string; NULL appends null. */
+void	 proto_jbuf_string(struct proto_jbuf *, const char *s);
+/* Append a JSON integer. */
+void	 proto_jbuf_int(struct proto_jbuf *, int64_t v);
+
+/*
+ * Check, without building anything, that the len bytes at s are exactly one
+ * JSON object (RFC 8259, as strict as proto_payload_parse(): no NUL, valid
+ * UTF-8, white space around it only, nesting at most PROTO_MAX_DEPTH).
+ * Returns 0, or -1 with *cause (allocated, caller frees; may be NULL) in one
+ * line naming the byte offset.
+ */
+int	 proto_json_check(const char *s, size_t len, char **cause);
+
+/*
+ * Write the 12-byte header of a frame of type carrying len payload bytes
+ * into hdr.  Returns 0, or -1 with *cause for an unknown type or a length
+ * above PROTO_MAX_PAYLOAD.
+ */
+int	 proto_header_build(uint16_t type, size_t len,
+	    unsigned char hdr[PROTO_HDR_SIZE], char **cause);
+/*
+ * As proto_frame_build() with a payload already serialised: json (len
+ * bytes, not consumed) must be one JSON object; only its first byte is
+ * checked here (the writer is trusted, the reader checks).  *frame is
+ * allocated, the caller frees it.
+ */
+int	 proto_frame_build_raw(uint16_t type, const char *json, size_t len,
+	    void **frame, size_t *flen, char **cause);
+
 /* ---- Typed payloads ----------------------------------------------------- */
 
 /*
@@ -248,5 +302,20 @@ int	 proto_recv(int fd, int timeout_ms, uint16_t *type,
 int	 proto_call(const char *path, int timeout_ms, int retry_ms,
 	    uint16_t type, json_object *request, uint16_t *rtype,
 	    json_object **reply, char **cause);
+
+/*
+ * As proto_recv() / proto_call(), but the payload is handed back as the
+ * text received, not parsed: *payload (allocated, NUL-terminated, caller
+ * frees) and *len.  The frame is checked as proto_recv() does; the payload
+ * is refused (PROTO_EFRAME) only when empty or holding a NUL byte: call
+ * proto_json_check() (cheap) or proto_payload_parse() on it.  A caller
+ * that prints a large answer verbatim (`ccslurmctl nodes --json`) saves
+ * building and serialising a tree.
+ */
+int	 proto_recv_raw(int fd, int timeout_ms, uint16_t *type,
+	    char **payload, size_t *len, char **cause);
+int	 proto_call_raw(const char *path, int timeout_ms, int retry_ms,
+	    uint16_t type, json_object *request, uint16_t *rtype,
+	    char **reply, size_t *len, char **cause);
 
 #endif

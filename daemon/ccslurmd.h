@@ -84,6 +84,10 @@ void	 control_shutdown(void);
 void	 control_reply(struct peer *, uint16_t type, json_object *payload);
 void	 control_reply_error(struct peer *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* As control_reply() with a payload already serialised (proto_jbuf):
+ * json (len bytes, one JSON object) is copied, not consumed. */
+void	 control_reply_raw(struct peer *, uint16_t type, const char *json,
+	    size_t len);
 /*
  * A handler that answers later (it waits for CycleCloud) calls this before
  * returning, then control_reply*() exactly once from a callback.  If the
@@ -242,6 +246,9 @@ bool	 node_event(struct node *, enum node_ev, const char *detail);
 /* Update what the cloud says about n (status, ip, ids); no transition. */
 void	 node_set_cloud(struct node *, const struct cc_node *);
 json_object *node_to_json(const struct node *);
+/* Append n's `nodes --json` object to buf: the same text as node_to_json()
+ * serialised by json-c (plain, no slash escape), without the tree. */
+void	 node_json_write(const struct node *, struct proto_jbuf *buf);
 /* Does the cloud hold a VM (running or failed) for n? */
 bool	 node_vm_exists(const struct node *);
 /*
@@ -305,8 +312,14 @@ int	 engine_submit(enum node_action, const struct proto_node_req *,
 /* Apply a new config (reload): cc settings, intervals. */
 int	 engine_reconfigure(const struct conf *, char **cause);
 json_object *engine_status_json(void);
-/* Nodes matching hostlist (NULL: all), as `nodes --json` prints them. */
-json_object *engine_nodes_json(const char *hostlist, char **cause);
+/*
+ * Nodes matching hostlist (NULL: all), as `nodes --json` prints them: the
+ * text {"nodes":[...]} appended to out (proto_jbuf_init()ed by the caller,
+ * who frees it).  Returns 0, or -1 with *cause (a bad hostlist, an unknown
+ * node); out is then left as it was.
+ */
+int	 engine_nodes_json(const char *hostlist, struct proto_jbuf *out,
+	    char **cause);
 /* The autoscale nodearrays as `generate` needs them. */
 json_object *engine_cluster_json(char **cause);
 const struct engine_counts *engine_counts(void);

@@ -38,7 +38,13 @@
 #include "xmalloc.h"
 
 #define ENGINE_MAX_NAMES	1000	/* names per start/shutdown call */
-#define ENGINE_SLURM_CHUNK	500	/* nodes per scontrol update */
+/*
+ * Nodes per scontrol update: NodeAddr= and NodeHostName= each stay well
+ * under the kernel's 128 KiB limit for one argument, and fewer calls matter
+ * because slurmctld serialises them (~10 s each when a NodeAddr does not
+ * resolve, slurm-power-save.md).
+ */
+#define ENGINE_SLURM_CHUNK	2000
 #define ENGINE_SEEN_MAX		20000	/* request ids remembered */
 #define ENGINE_COMPACT_AT	5000	/* journal records before compaction */
 #define ENGINE_SLURM_RETRIES	3	/* a failed scontrol update is re-run */
@@ -117,6 +123,13 @@ struct reasonbuf {
 	struct namebuf	 nb;
 };
 
+/* Transitions of one kind gathered for one log line. */
+struct tlog {
+	enum node_state	 from, to;
+	char		*error;		/* for failed */
+	struct namebuf	 nb;
+};
+
 static struct {
 	struct cc_client *cc;
 	struct opq	 ops;
@@ -140,6 +153,8 @@ static struct {
 	struct reasonbuf *downs;	/* POWER_DOWN_FORCE by reason */
 	size_t		 ndowns;
 	struct namebuf	 resumes;	/* State=RESUME */
+	struct tlog	*tlogs;		/* transitions to log */
+	size_t		 ntlogs;
 	struct updq	 upds;
 	unsigned	 upds_running;
 	uint64_t	 auth_fail_since; /* mono; 0: auth fine */
@@ -451,9 +466,65 @@ emit_downs(void)
 	E.ndowns = 0;
 }
 
+/* Gather a transition for the log: one line per kind and hostlist. */
+static void
+tlog_add(struct node *n, enum node_state from)
+{
+	const char *err = n->state == NS_FAILED ? n->error : NULL;
+	struct tlog *t;
+	size_t i;
+
+	for (i = 0; i < E.ntlogs; i++) {
+		t = &E.tlogs[i];
+		if (t->from == from && t->to == n->state &&
+		    ((t->error == NULL && err == NULL) || (t->error != NULL &&
+		    err != NULL && strcmp(t->error, err) == 0)))
+			break;
+	}
+	if (i == E.ntlogs) {
+		E.tlogs = xreallocarray(E.tlogs, E.ntlogs + 1,
+		    sizeof(*E.tlogs));
+		t = &E.tlogs[E.ntlogs++];
+		memset(t, 0, sizeof(*t));
+		t->from = from;
+		t->to = n->state;
+		t->error = err != NULL ? xstrdup(err) : NULL;
+	}
+	nb_add(&E.tlogs[i].nb, n->name, NULL);
+	arm_slurm();
+}
+
+static void
+tlog_flush(void)
+{
+	struct tlog *t;
+	char *hl;
+	size_t i;
+
+	for (i = 0; i < E.ntlogs; i++) {
+		t = &E.tlogs[i];
+		hl = names_hostlist(t->nb.names, t->nb.n);
+		if (t->to == NS_FAILED)
+			log_warnx("nodes %s: %s -> failed (%zu): %s",
+			    log_esc(hl), node_state_name(t->from), t->nb.n,
+			    log_esc(t->error));
+		else
+			log_info("nodes %s: %s -> %s (%zu)", log_esc(hl),
+			    node_state_name(t->from), node_state_name(t->to),
+			    t->nb.n);
+		free(hl);
+		free(t->error);
+		nb_clear(&t->nb);
+	}
+	free(E.tlogs);
+	E.tlogs = NULL;
+	E.ntlogs = 0;
+}
+
 static void
 on_slurm(evutil_socket_t fd, short what, void *arg)
 {
+	tlog_flush();
 	/* Order: failures first (jobs requeue sooner), then addresses. */
 	emit_downs();
 	emit_updates(&E.addr_reset, "reset");
@@ -526,6 +597,7 @@ effects(struct node *n, enum node_state from)
 	double secs;
 	size_t i;
 
+	tlog_add(n, from);
 	switch (n->state) {
 	case NS_QUEUED:
 		n->resume_ms = now_mono_ms();
@@ -2316,6 +2388,7 @@ engine_shutdown(void)
 	/* Slurm first: what is queued for it is what it must know. */
 	if (E.ev_slurm != NULL && evtimer_pending(E.ev_slurm, NULL))
 		on_slurm(-1, 0, NULL);
+	tlog_flush();
 	cc_client_free(E.cc);	/* callbacks see CC_ERR_CANCELLED */
 	E.cc = NULL;
 	while ((op = TAILQ_FIRST(&E.ops)) != NULL) {

@@ -150,7 +150,9 @@ node_event(struct node *n, enum node_ev ev, const char *detail)
 		    node_ev_name(ev), node_state_name(from));
 		return false;
 	}
-	log_info("node %s: %s -> %s (%s)%s%s", log_esc(n->name),
+	/* The engine logs transitions gathered by hostlist (one line for a
+	 * thousand nodes); each node's own line is for debugging. */
+	log_debug("node %s: %s -> %s (%s)%s%s", log_esc(n->name),
 	    node_state_name(from), node_state_name(to), node_ev_name(ev),
 	    to == NS_FAILED ? ": " : "",
 	    to == NS_FAILED ? log_esc(n->error) : "");
@@ -462,4 +464,43 @@ node_to_json(const struct node *n)
 		json_object_object_add(o, "placement_group",
 		    json_object_new_int((int)n->pg));
 	return o;
+}
+
+/*
+ * node_to_json() without the tree, for `nodes --json` at scale: the same
+ * keys in the same order, the same text as json-c prints (test_nodes_json
+ * holds the two together).
+ */
+void
+node_json_write(const struct node *n, struct proto_jbuf *b)
+{
+	size_t i;
+
+	proto_jbuf_add(b, "{\"name\":", 8);
+	proto_jbuf_string(b, n->name);
+	proto_jbuf_add(b, ",\"nodearray\":", 13);
+	proto_jbuf_string(b, n->na->desc.name);
+	proto_jbuf_add(b, ",\"state\":", 9);
+	proto_jbuf_string(b, node_state_name(n->state));
+	proto_jbuf_add(b, ",\"cc_status\":", 13);
+	proto_jbuf_string(b, n->cc_status);
+	proto_jbuf_add(b, ",\"ip\":", 6);
+	proto_jbuf_string(b, n->ip);
+	proto_jbuf_add(b, ",\"since\":", 9);
+	proto_jbuf_int(b, (int64_t)(n->since_ms / 1000));
+	proto_jbuf_add(b, ",\"error\":", 9);
+	proto_jbuf_string(b, n->error);
+	proto_jbuf_add(b, ",\"jobs\":[", 9);
+	for (i = 0; i < n->njobs; i++) {
+		if (i > 0)
+			proto_jbuf_add(b, ",", 1);
+		proto_jbuf_int(b, n->jobs[i]);
+	}
+	proto_jbuf_add(b, "],\"operation\":", 15);
+	proto_jbuf_string(b, n->op_id);
+	if (n->na->desc.hpc) {
+		proto_jbuf_add(b, ",\"placement_group\":", 19);
+		proto_jbuf_int(b, (int)n->pg);
+	}
+	proto_jbuf_add(b, "}", 1);
 }

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -136,21 +137,20 @@ run_maybe_done(struct run *r)
 		run_finish(r);
 }
 
+/* Read what the child wrote; sets r->eof at its end.  Never frees r. */
 static void
-on_read(evutil_socket_t fd, short what, void *arg)
+read_some(struct run *r)
 {
-	struct run *r = arg;
 	char buf[4096];
 	ssize_t n;
 	size_t room;
 
-	n = read(fd, buf, sizeof(buf));
+	n = read(r->fd, buf, sizeof(buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		event_del(r->ev_read);
 		r->eof = 1;
-		run_maybe_done(r);
 		return;
 	}
 	room = SCONTROL_OUTPUT_MAX - r->outlen;
@@ -166,6 +166,15 @@ on_read(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct run *r = arg;
+
+	read_some(r);
+	run_maybe_done(r);
+}
+
+static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct run *r = arg;
@@ -174,7 +183,9 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	    (long)r->pid,
 	    (unsigned long long)ccsd.conf->slurm.scontrol_timeout_ms);
 	r->killed = 1;
-	kill(r->pid, SIGKILL);
+	/* The whole group: a child of the script (a sleep) would keep the
+	 * pipe open, and the run would wait for it, not for the timeout. */
+	kill(-r->pid, SIGKILL);
 }
 
 static void
@@ -198,6 +209,7 @@ static void
 run_next(void)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
 	struct timeval tv;
 	struct run *r;
 	int p[2], err;
@@ -220,8 +232,13 @@ run_next(void)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	/* Its own process group, so that the timeout kills all of it. */
+	posix_spawnattr_init(&sa);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&sa, 0);
 	r->start_ms = now_mono_ms();
-	err = posix_spawnp(&r->pid, r->argv[0], &fa, NULL, r->argv, environ);
+	err = posix_spawnp(&r->pid, r->argv[0], &fa, &sa, r->argv, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (err != 0) {
@@ -292,7 +309,30 @@ scontrol_shutdown(void)
 
 	stopping = 1;
 	if (current != NULL) {
-		/* Let the last update finish: it is what Slurm must know. */
+		/*
+		 * Let the last update finish: it is what Slurm must know.  But
+		 * not beyond its timeout, and reading its output meanwhile: a
+		 * child blocked on a full pipe would never exit.
+		 */
+		struct run *c = current;
+		uint64_t now, end;
+
+		end = c->start_ms + ccsd.conf->slurm.scontrol_timeout_ms;
+		while (!c->eof) {
+			struct pollfd pfd = { c->fd, POLLIN, 0 };
+
+			if ((now = now_mono_ms()) >= end) {
+				/* Killed: a grandchild left the group. */
+				if (c->killed)
+					break;
+				c->killed = 1;
+				kill(-c->pid, SIGKILL);
+				end = now + 1000;
+				continue;
+			}
+			if (poll(&pfd, 1, (int)(end - now)) > 0)
+				read_some(c);
+		}
 		while (!current->exited) {
 			int status;
 			if (waitpid(current->pid, &status, 0) == current->pid) {

@@ -9,10 +9,11 @@ _ccslurmctl()
 
 	local commands="status nodes resume suspend reload ping check metrics
 		hostnames hostlist initialize generate create-nodes"
-	local globals="-s -c --json -h --help -V --version"
+	local globals="-s --socket -c --config --json -h --help -V --version"
 
 	case $prev in
-	-s | -c | --password-file | --slurm-conf | --ca-file)
+	-s | --socket | -c | --config | --password-file | --slurm-conf | \
+	--ca-file)
 		_filedir
 		return
 		;;
@@ -30,11 +31,11 @@ _ccslurmctl()
 	esac
 
 	# The command is the first word that is neither an option nor the
-	# argument of -s/-c.
+	# argument of -s/-c (--socket/--config).
 	local i cmd=""
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-s | -c)
+		-s | -c | --socket | --config)
 			((i++))
 			;;
 		-*) ;;
@@ -58,7 +59,7 @@ _ccslurmctl()
 	case $cmd in
 	status | nodes) opts="--json" ;;
 	resume | suspend) opts="--wait" ;;
-	check) opts="--slurm-conf --json" ;;
+	check) opts="--slurm-conf --no-daemon --json" ;;
 	initialize)
 		opts="--url --cluster --username --password-file --ca-file
 			--no-verify-tls --force"
