@@ -41,7 +41,9 @@ generate_dir(const struct ctl *ctl, const char *given)
 		    log_esc(ctl->config_path));
 		return NULL;
 	}
-	if (conf_load(ctl->config_path, &conf, &errs) == -1) {
+	/* Only slurm.config_dir is read: the password is the daemon's. */
+	if (conf_load_flags(ctl->config_path, CONF_LOAD_NO_SECRET, &conf,
+	    &errs) == -1) {
 		conf_errors_print(&errs, stderr);
 		conf_errors_free(&errs);
 		fprintf(stderr, "ccslurmctl: generate: cannot read %s; fix it "

@@ -19,12 +19,10 @@
 #include <json-c/json.h>
 
 #include "cc.h"
+#include "cc_stream.h"
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
-
-/* Deep enough for the API's documents (Configuration nests a few levels). */
-#define CC_JSON_MAX_DEPTH	64
 
 /* Longest error body quoted in a message. */
 #define CC_ERROR_BODY_MAX	200
@@ -383,19 +381,27 @@ get_text(struct json_object *obj, const char *key, const char *path,
  * Parse a whole document that must be a JSON object.  Trailing data other
  * than white space is an error (a truncated or concatenated answer).
  */
+/*
+ * The streamed parse (cc_stream.c) calls it on the answer with its node
+ * elements cut out (total: the whole answer's length; nul: it held a NUL
+ * byte), with the first syntax error json-c found inside a cut-out element
+ * (elem_err, whose placeholder is at elem_err_at): whichever error comes
+ * first in the answer is the one the whole answer would give.
+ */
 static struct json_object *
-parse_doc(const char *buf, size_t len, char **cause)
+parse_doc_ex(const char *buf, size_t len, size_t total, int nul,
+    const char *elem_err, size_t elem_err_at, char **cause)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
 	enum json_tokener_error jerr;
 	size_t end;
 
-	if (len > INT_MAX) {
-		*cause = xprintf("answer too large (%zu bytes)", len);
+	if (total > INT_MAX) {
+		*cause = xprintf("answer too large (%zu bytes)", total);
 		return NULL;
 	}
-	if (memchr(buf, '\0', len) != NULL) {
+	if (nul || memchr(buf, '\0', len) != NULL) {
 		*cause = xstrdup("answer is not JSON: a NUL byte");
 		return NULL;
 	}
@@ -404,6 +410,16 @@ parse_doc(const char *buf, size_t len, char **cause)
 		fatalx("json_tokener_new_ex: out of memory");
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	/* An element's error counts when json-c got that far in buf. */
+	if (elem_err != NULL && (obj == NULL ||
+	    jerr != json_tokener_success) && (jerr == json_tokener_continue ||
+	    elem_err_at < end)) {
+		*cause = xstrdup(elem_err);
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return NULL;
+	}
 	if (obj == NULL || jerr != json_tokener_success) {
 		if (jerr == json_tokener_continue)
 			*cause = xstrdup("answer is not JSON: truncated");
@@ -414,8 +430,12 @@ parse_doc(const char *buf, size_t len, char **cause)
 		json_tokener_free(tok);
 		return NULL;
 	}
-	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
+	if (elem_err != NULL && elem_err_at < end) {
+		*cause = xstrdup(elem_err);
+		json_object_put(obj);
+		return NULL;
+	}
 	while (end < len && isspace((unsigned char)buf[end]))
 		end++;
 	if (end != len) {
@@ -432,9 +452,15 @@ parse_doc(const char *buf, size_t len, char **cause)
 	return obj;
 }
 
-static int
-parse_node(struct json_object *o, const char *path, struct cc_node *n,
-    char **cause)
+static struct json_object *
+parse_doc(const char *buf, size_t len, char **cause)
+{
+	return parse_doc_ex(buf, len, len, 0, NULL, 0, cause);
+}
+
+int
+cc_json_parse_node(struct json_object *o, const char *path,
+    struct cc_node *n, char **cause)
 {
 	if (!json_object_is_type(o, json_type_object))
 		return type_error(path, NULL, "an object", o, cause);
@@ -462,10 +488,57 @@ parse_node(struct json_object *o, const char *path, struct cc_node *n,
 	return 0;
 }
 
-/* nodes[] of obj into a new array (*nodes NULL when there are none). */
+/*
+ * nodes[] of a streamed answer: the doc's array holds a null for each
+ * element the stream cut out and parsed (sn), the element itself for any
+ * other (never an object: those are all cut out).
+ */
+static int
+streamed_nodes(struct json_object *arr, size_t len,
+    struct cc_streamed_nodes *sn, struct cc_node **nodes, size_t *nnodes,
+    char **cause)
+{
+	struct cc_node junk;
+	char pbuf[CC_PATH_MAX];
+
+	if (len != sn->nelems) {
+		*cause = xprintf("nodes: %zu elements, but %zu streamed", len,
+		    sn->nelems);
+		return -1;
+	}
+	if (sn->bad_index < len && sn->bad_index < sn->err_index) {
+		memset(&junk, 0, sizeof(junk));
+		if (cc_json_parse_node(json_object_array_get_idx(arr,
+		    sn->bad_index), indexpath(pbuf, sizeof(pbuf), "", "nodes",
+		    sn->bad_index), &junk, cause) == 0) {
+			cc_node_clear(&junk);
+			*cause = xprintf("%s: not streamed", pbuf);
+		}
+		return -1;
+	}
+	if (sn->err_index < len) {
+		*cause = xstrdup(sn->err != NULL ? sn->err : "nodes: error");
+		return -1;
+	}
+	if (sn->nnodes != len) {
+		*cause = xprintf("nodes: %zu elements, but %zu parsed", len,
+		    sn->nnodes);
+		return -1;
+	}
+	*nodes = sn->nodes;
+	*nnodes = sn->nnodes;
+	sn->nodes = NULL;
+	sn->nnodes = 0;
+	return 0;
+}
+
+/*
+ * nodes[] of obj into a new array (*nodes NULL when there are none); from
+ * sn when the answer was streamed.
+ */
 static int
 parse_nodes(struct json_object *obj, int required, struct cc_node **nodes,
-    size_t *nnodes, int *present, char **cause)
+    size_t *nnodes, int *present, struct cc_streamed_nodes *sn, char **cause)
 {
 	struct json_object *arr;
 	char pbuf[CC_PATH_MAX];
@@ -477,12 +550,14 @@ parse_nodes(struct json_object *obj, int required, struct cc_node **nodes,
 		return -1;
 	if (present != NULL)
 		*present = arr != NULL;
+	if (sn != NULL && arr != NULL)
+		return streamed_nodes(arr, len, sn, nodes, nnodes, cause);
 	if (len == 0)
 		return 0;
 	*nodes = xcalloc(len, sizeof(**nodes));
 	for (i = 0; i < len; i++) {
 		*nnodes = i + 1;
-		if (parse_node(json_object_array_get_idx(arr, i),
+		if (cc_json_parse_node(json_object_array_get_idx(arr, i),
 		    indexpath(pbuf, sizeof(pbuf), "", "nodes", i),
 		    &(*nodes)[i], cause) == -1) {
 			nodes_free(*nodes, *nnodes);
@@ -638,18 +713,15 @@ parse_nodearray(struct json_object *o, const char *path,
 	return 0;
 }
 
-int
-cc_parse_cluster_status(const char *buf, size_t len,
+static int
+status_from_doc(struct json_object *doc, struct cc_streamed_nodes *sn,
     struct cc_cluster_status **out, char **cause)
 {
-	struct json_object *doc, *arr;
+	struct json_object *arr;
 	struct cc_cluster_status *cs;
 	char pbuf[CC_PATH_MAX];
 	size_t n, i;
 
-	*out = NULL;
-	if ((doc = parse_doc(buf, len, cause)) == NULL)
-		return -1;
 	cs = xcalloc(1, sizeof(*cs));
 	if (get_str(doc, "state", "", 0, &cs->state, cause) == -1 ||
 	    get_str(doc, "targetState", "", 0, &cs->target_state,
@@ -668,7 +740,7 @@ cc_parse_cluster_status(const char *buf, size_t len,
 		    &cs->nodearrays[i], cause) == -1)
 			goto fail;
 	}
-	if (parse_nodes(doc, 0, &cs->nodes, &cs->nnodes, &cs->has_nodes,
+	if (parse_nodes(doc, 0, &cs->nodes, &cs->nnodes, &cs->has_nodes, sn,
 	    cause) == -1)
 		goto fail;
 	json_object_put(doc);
@@ -678,6 +750,32 @@ fail:
 	json_object_put(doc);
 	cc_cluster_status_free(cs);
 	return -1;
+}
+
+int
+cc_parse_cluster_status(const char *buf, size_t len,
+    struct cc_cluster_status **out, char **cause)
+{
+	struct json_object *doc;
+
+	*out = NULL;
+	if ((doc = parse_doc(buf, len, cause)) == NULL)
+		return -1;
+	return status_from_doc(doc, NULL, out, cause);
+}
+
+int
+cc_json_finish_status(const char *skel, size_t len, size_t total, int nul,
+    const char *elem_err, size_t elem_err_at, struct cc_streamed_nodes *sn,
+    struct cc_cluster_status **out, char **cause)
+{
+	struct json_object *doc;
+
+	*out = NULL;
+	if ((doc = parse_doc_ex(skel, len, total, nul, elem_err, elem_err_at,
+	    cause)) == NULL)
+		return -1;
+	return status_from_doc(doc, sn, out, cause);
 }
 
 static int
@@ -692,18 +790,16 @@ parse_operation_obj(struct json_object *o, const char *path,
 	return 0;
 }
 
-int
-cc_parse_node_list(const char *buf, size_t len, struct cc_node_list **out,
-    char **cause)
+static int
+node_list_from_doc(struct json_object *doc, struct cc_streamed_nodes *sn,
+    struct cc_node_list **out, char **cause)
 {
-	struct json_object *doc, *op;
+	struct json_object *op;
 	struct cc_node_list *nl;
 
-	*out = NULL;
-	if ((doc = parse_doc(buf, len, cause)) == NULL)
-		return -1;
 	nl = xcalloc(1, sizeof(*nl));
-	if (parse_nodes(doc, 1, &nl->nodes, &nl->nnodes, NULL, cause) == -1 ||
+	if (parse_nodes(doc, 1, &nl->nodes, &nl->nnodes, NULL, sn,
+	    cause) == -1 ||
 	    get_obj(doc, "operation", "", &op, cause) == -1)
 		goto fail;
 	if (op != NULL) {
@@ -719,6 +815,32 @@ fail:
 	json_object_put(doc);
 	cc_node_list_free(nl);
 	return -1;
+}
+
+int
+cc_parse_node_list(const char *buf, size_t len, struct cc_node_list **out,
+    char **cause)
+{
+	struct json_object *doc;
+
+	*out = NULL;
+	if ((doc = parse_doc(buf, len, cause)) == NULL)
+		return -1;
+	return node_list_from_doc(doc, NULL, out, cause);
+}
+
+int
+cc_json_finish_node_list(const char *skel, size_t len, size_t total,
+    int nul, const char *elem_err, size_t elem_err_at,
+    struct cc_streamed_nodes *sn, struct cc_node_list **out, char **cause)
+{
+	struct json_object *doc;
+
+	*out = NULL;
+	if ((doc = parse_doc_ex(skel, len, total, nul, elem_err, elem_err_at,
+	    cause)) == NULL)
+		return -1;
+	return node_list_from_doc(doc, sn, out, cause);
 }
 
 int

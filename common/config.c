@@ -125,7 +125,11 @@ struct loader {
 	unsigned long		 section_line[NSECTIONS]; /* 0: not seen */
 	unsigned long		 key_line[NKEYS];	/* 0: not seen */
 	int			 key_set[NKEYS];	/* a value was given */
+	unsigned		 flags;		/* CONF_LOAD_* */
 };
+
+static int	conf_load_buffer_flags(const char *, const char *, size_t,
+		    unsigned, struct conf **, struct conf_errors *);
 
 /* ---- errors --------------------------------------------------------- */
 
@@ -987,7 +991,9 @@ finish(struct loader *l)
 
 	c->cc.has_credential = credential_present();
 	ki = key_index("cyclecloud", "password_file");
-	if (l->key_set[ki] == 0 && !c->cc.has_credential)
+	if (l->flags & CONF_LOAD_NO_SECRET)
+		;	/* a reader of paths only: the daemon checks it */
+	else if (l->key_set[ki] == 0 && !c->cc.has_credential)
 		cerr(l, missing_line(l, ki), "missing required key "
 		    "\"cyclecloud.password_file\" (no systemd credential "
 		    "\"%s\" was given either)", CONF_CREDENTIAL_NAME);
@@ -996,7 +1002,7 @@ finish(struct loader *l)
 	 * a secret readable by others on disk is a leak whichever source
 	 * the daemon uses.
 	 */
-	if (l->key_set[ki] == 1)
+	if (l->key_set[ki] == 1 && !(l->flags & CONF_LOAD_NO_SECRET))
 		check_password_file(l);
 
 	ki = key_index("daemon", "allowed_users");
@@ -1055,6 +1061,13 @@ int
 conf_load_buffer(const char *name, const char *buf, size_t len,
     struct conf **out, struct conf_errors *errs)
 {
+	return conf_load_buffer_flags(name, buf, len, 0, out, errs);
+}
+
+static int
+conf_load_buffer_flags(const char *name, const char *buf, size_t len,
+    unsigned flags, struct conf **out, struct conf_errors *errs)
+{
 	struct loader l;
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -1064,6 +1077,7 @@ conf_load_buffer(const char *name, const char *buf, size_t len,
 	*out = NULL;
 	memset(&l, 0, sizeof(l));
 	l.file = name;
+	l.flags = flags;
 	l.errs = errs;
 	l.c = conf_new_defaults(name);
 	l.doc = &doc;
@@ -1106,6 +1120,13 @@ out:
 int
 conf_load(const char *path, struct conf **out, struct conf_errors *errs)
 {
+	return conf_load_flags(path, 0, out, errs);
+}
+
+int
+conf_load_flags(const char *path, unsigned flags, struct conf **out,
+    struct conf_errors *errs)
+{
 	char *buf;
 	size_t len;
 	int rc;
@@ -1120,7 +1141,7 @@ conf_load(const char *path, struct conf **out, struct conf_errors *errs)
 			errors_add(errs, path, 0, xstrdup(strerror(errno)));
 		return -1;
 	}
-	rc = conf_load_buffer(path, buf, len, out, errs);
+	rc = conf_load_buffer_flags(path, buf, len, flags, out, errs);
 	free(buf);
 	return rc;
 }

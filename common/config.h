@@ -153,6 +153,16 @@ int	 conf_load(const char *path, struct conf **out,
 	    struct conf_errors *errs);
 
 /*
+ * The same with flags.  CONF_LOAD_NO_SECRET: skip everything about the
+ * password (its presence, the file's owner and mode), for tools that read
+ * only paths and settings (ccslurmctl generate as root, while the file
+ * belongs to the daemon's user).
+ */
+#define CONF_LOAD_NO_SECRET	0x1
+int	 conf_load_flags(const char *path, unsigned flags, struct conf **out,
+	    struct conf_errors *errs);
+
+/*
  * The same from a memory buffer (tests, fuzzing); name is used as the FILE
  * in errors and as conf->path.  buf need not be NUL-terminated.
  */

@@ -421,7 +421,7 @@ proto_jbuf_string(struct proto_jbuf *b, const char *str)
 			break;
 		if (*s >= 0x80) {
 			if ((k = utf8_seq(s, n)) == 0) {
-				/* Not UTF-8: the reader would refuse the frame. */
+				/* Not UTF-8: the reader refuses the frame. */
 				memcpy(b->s + b->len, "\\ufffd", 6);
 				b->len += 6;
 				k = 1;
@@ -623,7 +623,7 @@ proto_json_check(const char *text, size_t len, char **cause)
 				st = S_NEXT;
 				break;
 			}
-			/* FALLTHROUGH */
+			__attribute__((fallthrough)); /* gcc and clang */
 		case S_VALUE:
 			switch (s[i]) {
 			case '{':
@@ -659,8 +659,9 @@ proto_json_check(const char *text, size_t len, char **cause)
 			}
 			default:
 				if (s[i] != '-' && !is_digit(s[i])) {
-					err = s[i] == '\0' ? "NUL byte"
-					                   : "unexpected character";
+					err = s[i] == '\0'
+					          ? "NUL byte"
+					          : "unexpected character";
 					goto fail;
 				}
 				if ((err = check_number(s, len, &i)) != NULL)
@@ -676,7 +677,7 @@ proto_json_check(const char *text, size_t len, char **cause)
 				st = S_NEXT;
 				break;
 			}
-			/* FALLTHROUGH */
+			__attribute__((fallthrough)); /* gcc and clang */
 		case S_KEY:
 			if (s[i] != '"') {
 				err = "expected a key";
@@ -720,8 +721,8 @@ fail:
 }
 
 int
-proto_header_build(uint16_t type, size_t len, unsigned char hdr[PROTO_HDR_SIZE],
-    char **cause)
+proto_header_build(
+    uint16_t type, size_t len, unsigned char hdr[PROTO_HDR_SIZE], char **cause)
 {
 	struct proto_wire_hdr wh;
 

@@ -189,8 +189,11 @@ void	 proto_jbuf_int(struct proto_jbuf *, int64_t v);
 
 /*
  * Check, without building anything, that the len bytes at s are exactly one
- * JSON object (RFC 8259, as strict as proto_payload_parse(): no NUL, valid
- * UTF-8, white space around it only, nesting at most PROTO_MAX_DEPTH).
+ * JSON object: RFC 8259 to the letter, white space around it only, nesting
+ * at most PROTO_MAX_DEPTH, no NUL, strings of valid UTF-8 (RFC 3629).  It
+ * refuses all proto_payload_parse() refuses and more: json-c, even strict,
+ * lets by 'quotes', NaN, "1.", raw control characters in strings, overlong
+ * UTF-8 and encoded surrogates.
  * Returns 0, or -1 with *cause (allocated, caller frees; may be NULL) in one
  * line naming the byte offset.
  */

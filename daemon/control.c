@@ -399,6 +399,9 @@ peer_free(struct cpeer *cp)
 	free(cp);
 }
 
+static void peer_queue(
+    struct cpeer *, const void *, size_t, const void *, size_t);
+
 /* Queue one frame; the peer is closed once it has drained. */
 static void
 peer_send(struct cpeer *cp, uint16_t type, json_object *payload)
@@ -423,6 +426,18 @@ peer_send(struct cpeer *cp, uint16_t type, json_object *payload)
 			fatalx("control: cannot build an error frame");
 		json_object_put(err);
 	}
+	peer_queue(cp, frame, len, NULL, 0);
+	free(frame);
+}
+
+/*
+ * Queue a frame given in two parts (b may be NULL) and end the exchange:
+ * the peer is closed once it has drained.  Both are copied.
+ */
+static void
+peer_queue(
+    struct cpeer *cp, const void *a, size_t alen, const void *b, size_t blen)
+{
 	cp->replied = 1;
 	if (cp->deadline != NULL) {
 		event_free(cp->deadline);
@@ -431,9 +446,9 @@ peer_send(struct cpeer *cp, uint16_t type, json_object *payload)
 	/* No more input: one request per connection. */
 	bufferevent_disable(cp->bev, EV_READ);
 	bufferevent_setcb(cp->bev, NULL, peer_write, peer_event, cp);
-	if (bufferevent_write(cp->bev, frame, len) == -1)
+	if (bufferevent_write(cp->bev, a, alen) == -1 ||
+	    (b != NULL && bufferevent_write(cp->bev, b, blen) == -1))
 		fatalx("control: bufferevent_write: out of memory");
-	free(frame);
 	bufferevent_enable(cp->bev, EV_WRITE);
 }
 
@@ -456,6 +471,32 @@ void
 control_reply(struct peer *p, uint16_t type, json_object *payload)
 {
 	peer_send(p->priv, type, payload);
+}
+
+void
+control_reply_raw(struct peer *p, uint16_t type, const char *json, size_t len)
+{
+	struct cpeer *cp = p->priv;
+	unsigned char hdr[PROTO_HDR_SIZE];
+	char *cause = NULL;
+
+	if (cp->replied) {
+		log_warnx("control: %s: second reply (%s) dropped", cp->p.name,
+		    proto_type_name(type));
+		return;
+	}
+	/* The header alone: no copy of a payload of megabytes into a frame. */
+	if (len == 0 || json[0] != '{' ||
+	    proto_header_build(type, len, hdr, &cause) == -1) {
+		log_warnx("control: %s: cannot send %s: %s", cp->p.name,
+		    proto_type_name(type),
+		    cause != NULL ? cause : "payload is not an object");
+		control_reply_error(p, "reply not sent: %s",
+		    cause != NULL ? cause : "payload is not an object");
+		free(cause);
+		return;
+	}
+	peer_queue(cp, hdr, sizeof(hdr), json, len);
 }
 
 void

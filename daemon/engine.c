@@ -132,6 +132,7 @@ struct tlog {
 
 static struct {
 	struct cc_client *cc;
+	struct cc_client *old_cc;	/* after a reload: finishing its calls */
 	struct opq	 ops;
 	struct heldq	 held;
 	bool		 recovering;	/* until the first sweep and replay */
@@ -1494,6 +1495,10 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct op *op;
 
+	if (E.old_cc != NULL && cc_pending(E.old_cc) == 0) {
+		cc_client_free(E.old_cc);	/* a reload's old settings */
+		E.old_cc = NULL;
+	}
 	if (!E.recovering) {
 		TAILQ_FOREACH(op, &E.ops, entry)
 			if (op->answered && !op->in_call)
@@ -2220,38 +2225,46 @@ engine_status_json(void)
 	return o;
 }
 
-json_object *
-engine_nodes_json(const char *hostlist, char **cause)
+int
+engine_nodes_json(const char *hostlist, struct proto_jbuf *out, char **cause)
 {
-	json_object *o, *arr;
 	struct hostnames hn;
 	struct node *n;
-	size_t i;
+	size_t i, mark = out->len;
 
-	arr = json_object_new_array_ext((int)(hostlist ? 16 : nodes.n));
+	/*
+	 * Text, not a json-c tree: at 50,000 nodes the tree cost the daemon
+	 * 110 - 170 ms of malloc a call (docs/performance.md, "Scale").
+	 */
+	proto_jbuf_puts(out, "{\"nodes\":[");
 	if (hostlist != NULL && *hostlist != '\0') {
-		if (hostlist_expand(hostlist, &hn, cause) == -1) {
-			json_object_put(arr);
-			return NULL;
-		}
+		if (hostlist_expand(hostlist, &hn, cause) == -1)
+			goto fail;
 		for (i = 0; i < hn.n; i++) {
 			if ((n = node_find(hn.names[i])) == NULL) {
 				xasprintf(cause, "unknown node %s",
 				    log_esc(hn.names[i]));
 				hostnames_free(&hn);
-				json_object_put(arr);
-				return NULL;
+				goto fail;
 			}
-			json_object_array_add(arr, node_to_json(n));
+			if (i > 0)
+				proto_jbuf_add(out, ",", 1);
+			node_json_write(n, out);
 		}
 		hostnames_free(&hn);
 	} else {
-		for (i = 0; i < nodes.n; i++)
-			json_object_array_add(arr, node_to_json(&nodes.v[i]));
+		for (i = 0; i < nodes.n; i++) {
+			if (i > 0)
+				proto_jbuf_add(out, ",", 1);
+			node_json_write(&nodes.v[i], out);
+		}
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "nodes", arr);
-	return o;
+	proto_jbuf_puts(out, "]}");
+	return 0;
+fail:
+	out->len = mark;
+	out->s[mark] = '\0';
+	return -1;
 }
 
 const struct engine_counts *
@@ -2359,17 +2372,73 @@ engine_init(void)
 	return 0;
 }
 
+static bool
+str_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* Settings of the CycleCloud connection a reload can change. */
+static bool
+cc_settings_differ(const struct conf *a, const struct conf *b)
+{
+	return str_differ(a->cc.url, b->cc.url) ||
+	    str_differ(a->cc.username, b->cc.username) ||
+	    str_differ(a->cc.ca_file, b->cc.ca_file) ||
+	    str_differ(a->cc.proxy, b->cc.proxy) ||
+	    a->cc.verify_tls != b->cc.verify_tls ||
+	    a->cc.timeout_ms != b->cc.timeout_ms ||
+	    a->cc.max_connections != b->cc.max_connections ||
+	    a->cc.retry_max_attempts != b->cc.retry_max_attempts ||
+	    a->cc.retry_max_time_ms != b->cc.retry_max_time_ms;
+}
+
+/*
+ * A reload (SIGHUP, ccslurmctl reload).  What cannot change while running
+ * is refused (the cluster: the node table is that cluster's) or applies at
+ * the next start (paths), with a warning.  New CycleCloud settings get a
+ * new client; calls in flight finish on the old one, freed once idle.
+ */
 int
 engine_reconfigure(const struct conf *c, char **cause)
 {
+	const struct conf *old = ccsd.conf;
+	struct cc_client *ncc;
 	char *pw = NULL;
 
-	/* Calls in flight keep going; a new password applies from now. */
-	if (conf_read_password(c, &pw, cause) == -1)
+	if (strcmp(c->cc.cluster, old->cc.cluster) != 0) {
+		xasprintf(cause, "cyclecloud.cluster cannot change on reload "
+		    "(%s -> %s): restart ccslurmd", old->cc.cluster,
+		    c->cc.cluster);
 		return -1;
-	cc_set_password(E.cc, pw);
-	explicit_bzero(pw, strlen(pw));
-	free(pw);
+	}
+	if (strcmp(c->daemon.state_dir, old->daemon.state_dir) != 0 ||
+	    strcmp(c->daemon.socket, old->daemon.socket) != 0)
+		log_warnx("reload: daemon.state_dir and daemon.socket apply at "
+		    "the next start");
+	if (cc_settings_differ(old, c)) {
+		if (E.old_cc != NULL) {
+			*cause = xstrdup("the previous reload's CycleCloud "
+			    "calls are still finishing: try again shortly");
+			return -1;
+		}
+		if (make_client(c, &ncc, cause) == -1)
+			return -1;
+		log_info("reload: new CycleCloud settings (%s as %s); %zu "
+		    "call(s) in flight finish with the old ones",
+		    c->cc.url, c->cc.username, cc_pending(E.cc));
+		E.old_cc = E.cc;
+		E.cc = ncc;
+	} else {
+		/* Calls in flight keep going; a new password applies now. */
+		if (conf_read_password(c, &pw, cause) == -1)
+			return -1;
+		cc_set_password(E.cc, pw);
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
 	if (E.auth_fail_since != 0) {
 		log_info("reload: new credentials; retrying what waited");
 		E.auth_fail_since = 0;
@@ -2391,6 +2460,8 @@ engine_shutdown(void)
 	tlog_flush();
 	cc_client_free(E.cc);	/* callbacks see CC_ERR_CANCELLED */
 	E.cc = NULL;
+	cc_client_free(E.old_cc);
+	E.old_cc = NULL;
 	while ((op = TAILQ_FIRST(&E.ops)) != NULL) {
 		TAILQ_REMOVE(&E.ops, op, entry);
 		op_free(op);	/* the journal keeps them */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #define JOURNAL_MAX_SIZE	(256U * 1024 * 1024)	/* refuse to replay more */
 
 static int	 jfd = -1;
+static int	 lockfd = -1;	/* flock'd: one daemon per state_dir */
 static char	*jpath;
 static size_t	 jrecords;
 
@@ -46,6 +48,36 @@ journal_open(const char *state_dir, char **cause)
 	if (!S_ISDIR(st.st_mode)) {
 		xasprintf(cause, "state_dir %s: not a directory", state_dir);
 		return -1;
+	}
+	/*
+	 * Two daemons appending to one journal (a state_dir on shared
+	 * storage, high-availability.md) would corrupt it: the second one
+	 * refuses to start.
+	 */
+	if (lockfd == -1) {
+		char *lpath, pid[32];
+
+		xasprintf(&lpath, "%s/lock", state_dir);
+		lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (lockfd == -1) {
+			xasprintf(cause, "state_dir lock %s: %s", lpath,
+			    strerror(errno));
+			free(lpath);
+			return -1;
+		}
+		if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+			xasprintf(cause, "state_dir %s is in use by another "
+			    "ccslurmd (%s is locked)", state_dir, lpath);
+			free(lpath);
+			close(lockfd);
+			lockfd = -1;
+			return -1;
+		}
+		free(lpath);
+		snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (ftruncate(lockfd, 0) == 0)
+			(void)write_full(lockfd, pid, strlen(pid));
 	}
 	free(jpath);
 	xasprintf(&jpath, "%s/%s", state_dir, JOURNAL_NAME);
@@ -67,6 +99,9 @@ journal_close(void)
 	jfd = -1;
 	free(jpath);
 	jpath = NULL;
+	if (lockfd != -1)
+		close(lockfd);
+	lockfd = -1;
 }
 
 static char *

@@ -466,6 +466,9 @@ node_to_json(const struct node *n)
 	return o;
 }
 
+/* A string literal, its length counted by the compiler. */
+#define JB_LIT(b, lit) proto_jbuf_add((b), (lit), sizeof(lit) - 1)
+
 /*
  * node_to_json() without the tree, for `nodes --json` at scale: the same
  * keys in the same order, the same text as json-c prints (test_nodes_json
@@ -476,31 +479,31 @@ node_json_write(const struct node *n, struct proto_jbuf *b)
 {
 	size_t i;
 
-	proto_jbuf_add(b, "{\"name\":", 8);
+	JB_LIT(b, "{\"name\":");
 	proto_jbuf_string(b, n->name);
-	proto_jbuf_add(b, ",\"nodearray\":", 13);
+	JB_LIT(b, ",\"nodearray\":");
 	proto_jbuf_string(b, n->na->desc.name);
-	proto_jbuf_add(b, ",\"state\":", 9);
+	JB_LIT(b, ",\"state\":");
 	proto_jbuf_string(b, node_state_name(n->state));
-	proto_jbuf_add(b, ",\"cc_status\":", 13);
+	JB_LIT(b, ",\"cc_status\":");
 	proto_jbuf_string(b, n->cc_status);
-	proto_jbuf_add(b, ",\"ip\":", 6);
+	JB_LIT(b, ",\"ip\":");
 	proto_jbuf_string(b, n->ip);
-	proto_jbuf_add(b, ",\"since\":", 9);
+	JB_LIT(b, ",\"since\":");
 	proto_jbuf_int(b, (int64_t)(n->since_ms / 1000));
-	proto_jbuf_add(b, ",\"error\":", 9);
+	JB_LIT(b, ",\"error\":");
 	proto_jbuf_string(b, n->error);
-	proto_jbuf_add(b, ",\"jobs\":[", 9);
+	JB_LIT(b, ",\"jobs\":[");
 	for (i = 0; i < n->njobs; i++) {
 		if (i > 0)
-			proto_jbuf_add(b, ",", 1);
+			JB_LIT(b, ",");
 		proto_jbuf_int(b, n->jobs[i]);
 	}
-	proto_jbuf_add(b, "],\"operation\":", 15);
+	JB_LIT(b, "],\"operation\":");
 	proto_jbuf_string(b, n->op_id);
 	if (n->na->desc.hpc) {
-		proto_jbuf_add(b, ",\"placement_group\":", 19);
+		JB_LIT(b, ",\"placement_group\":");
 		proto_jbuf_int(b, (int)n->pg);
 	}
-	proto_jbuf_add(b, "}", 1);
+	JB_LIT(b, "}");
 }

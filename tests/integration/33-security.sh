@@ -36,6 +36,13 @@ grep -q 'prctl(PR_SET_DUMPABLE, SUID_DUMP_DISABLE) = 0' "$CCS_T/prctl.trace" ||
 dpid=$(pgrep -P "$CCS_DAEMON_PID" -x ccslurmd || echo "$CCS_DAEMON_PID")
 grep -q '^CoreDumping:[[:space:]]*0' "/proc/$dpid/status" ||
 	ccs_fail "no /proc status for the daemon"
+# Stop the daemon itself (SIGTERM to strace would only detach it).
+kill -TERM "$dpid"
+rc=0
+wait "$CCS_DAEMON_PID" || rc=$?
+CCS_DAEMON_PID=
+ccs_assert_eq 0 "$rc" "the daemon under strace stopped cleanly"
+ccs_start_daemon
 
 ccs_step "the socket: mode 0660, owned by the daemon's user"
 ccs_assert_eq "660 root" "$(stat -c '%a %U' "$CCS_SOCKET")" "socket mode and owner"

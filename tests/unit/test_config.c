@@ -351,8 +351,10 @@ START_TEST(example_config)
 	ck_assert_msg(src != NULL, "CCS_SOURCE_DIR is not set");
 	path = xprintf("%s/etc/ccslurmd.yaml", src);
 	ck_assert_int_eq(read_file(path, CONF_MAX_FILE_SIZE, &buf, &len), 0);
-	p = strstr(buf, "/etc/ccslurmd/cyclecloud.password");
+	/* The key's value, not a mention in a comment. */
+	p = strstr(buf, "password_file: /etc/ccslurmd/cyclecloud.password");
 	ck_assert_ptr_nonnull(p);
+	p += strlen("password_file: ");
 	*p = '\0';
 	pw = subst("@D@/pw");
 	text = xprintf("%s%s%s", buf, pw,
@@ -835,6 +837,33 @@ START_TEST(err_password_file)
 }
 END_TEST
 
+/* Tools that read only paths (ccslurmctl generate) skip the secret. */
+START_TEST(no_secret_flag)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct conf *c = NULL;
+	char *path = subst("@D@/c.yaml"), *text;
+
+	write_mode("pw", PASSWORD, 0644);	/* would be refused */
+	text = subst(MINIMAL);
+	write_mode("c.yaml", text, 0644);
+	ck_assert_int_eq(conf_load(path, &c, &errs), -1);
+	ck_assert_ptr_null(c);
+	conf_errors_free(&errs);
+	ck_assert_int_eq(conf_load_flags(path, CONF_LOAD_NO_SECRET, &c, &errs),
+	    0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->slurm.config_dir, "/sched");
+	conf_free(c);
+	/* Everything else is still checked. */
+	write_mode("c.yaml", "slurm:\n  bogus: 1\n", 0644);
+	ck_assert_int_eq(conf_load_flags(path, CONF_LOAD_NO_SECRET, &c, &errs),
+	    -1);
+	ck_assert_uint_ge(errs.n, 1);
+	conf_errors_free(&errs);
+}
+END_TEST
+
 START_TEST(err_password_owner)
 {
 	char *path = subst("@D@/pw"), *want;
@@ -977,6 +1006,7 @@ config_suite(void)
 	tcase_add_test(tc, err_line_breaks);
 	tcase_add_test(tc, err_users);
 	tcase_add_test(tc, err_password_file);
+	tcase_add_test(tc, no_secret_flag);
 	tcase_add_test(tc, err_password_owner);
 	tcase_add_test(tc, err_password_read);
 	tcase_add_test(tc, err_unreadable_file);
