@@ -256,6 +256,7 @@ static const char *const good_docs[] = {
 	"{\"nodes\":[{\"Name\":\"a\",\"Configuration\":{\"x\":1e5,\"y\":-0,"
 	    "\"z\":0.5E-2}}]," ARRAYS "}",
 	"{\"nodes\":[{\"Name\":\"a\",\"Configuration\":{}}]," ARRAYS "}",
+	"{" ARRAYS ",\"nodes\":[{\"Name\":\"b\",}]}",
 	"{\"nodes\":[{\"Name\":\"a\",\"Configuration\":{\"a\":/**/1}}],"
 	    ARRAYS "}",
 	"{\"nodes\":[{\"Name\":\"a\",\"Configuration\":{\"a\":\"**/\"}}],"
@@ -284,7 +285,6 @@ static const char *const bad_docs[] = {
 	"{" ARRAYS ",\"nodes\":[{\"Name\":\"b\"} {\"Name\":\"c\"}]}",
 	"{" ARRAYS ",\"nodes\":[{\"Name\":\"b\"}]} x",
 	"{" ARRAYS ",\"nodes\":[{\"Name\":\"b\"}]} {\"nodes\":[{\"a\":}]}",
-	"{" ARRAYS ",\"nodes\":[{\"Name\":\"b\",}]}",
 	"{\"state\":5," ARRAYS ",\"nodes\":[{\"Name\":\"b\",\"x\":}]}",
 	"{\"state\":5,\"nodes\":[{\"Name\":6}]," ARRAYS "}",
 	"{\"state\":5 \"nodes\":[{\"Name\":\"b\",\"x\":}]," ARRAYS "}",
