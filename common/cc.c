@@ -27,6 +27,7 @@
 #include <event2/event_struct.h>
 
 #include "cc.h"
+#include "cc_stream.h"
 #include "log.h"
 #include "paths.h"
 #include "util.h"
@@ -90,6 +91,12 @@ struct cc_req {
 	size_t			 resp_len;
 	size_t			 resp_cap;
 	int			 too_big;
+	/*
+	 * A 2xx status or node list is parsed as it arrives (-1: not decided
+	 * yet, at the first byte): its ~120 MB at 50,000 nodes are never held.
+	 */
+	int			 streaming;
+	struct cc_stream	*stream;
 	int64_t			 retry_after_ms; /* -1: none */
 
 	/* The last failure, reported if the call gives up. */
@@ -302,6 +309,7 @@ req_free(struct cc_req *r)
 	free(r->body);
 	free(r->request_id);
 	free(r->resp);
+	cc_stream_free(r->stream);
 	free(r->conflict_msg);
 	free(r);
 }
@@ -423,9 +431,25 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
 	struct cc_req *r = userp;
 	size_t len = size * nmemb, cap;
 
+	long status = 0;
+
 	if (len > r->cc->s.max_body - r->resp_len) {
 		r->too_big = 1;
 		return 0;	/* libcurl aborts with CURLE_WRITE_ERROR */
+	}
+	if (r->streaming == -1) {
+		/* The headers are in: stream only what will be parsed. */
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		r->streaming = status >= 200 && status <= 299 &&
+		    (r->kind == CC_K_STATUS || r->kind == CC_K_NODES);
+		if (r->streaming)
+			r->stream = cc_stream_new(r->kind == CC_K_STATUS ?
+			    CC_STREAM_STATUS : CC_STREAM_NODE_LIST);
+	}
+	if (r->streaming) {
+		cc_stream_feed(r->stream, ptr, len);
+		r->resp_len += len;
+		return len;
 	}
 	if (r->resp_len + len + 1 > r->resp_cap) {
 		cap = r->resp_cap == 0 ? 4096 : r->resp_cap;
@@ -548,6 +572,9 @@ attempt_start(struct cc_req *r)
 	r->attempt_ms = now;
 	r->resp_len = 0;
 	r->too_big = 0;
+	r->streaming = -1;
+	cc_stream_free(r->stream);
+	r->stream = NULL;
 	r->retry_after_ms = -1;
 	r->errbuf[0] = '\0';
 	cc->stats.ep[r->ep].attempts++;
@@ -684,6 +711,12 @@ parse_answer(struct cc_req *r, void **data, char **cause)
 {
 	const char *buf = r->resp != NULL ? r->resp : "";
 
+	if (r->stream != NULL && r->kind == CC_K_STATUS)
+		return cc_stream_finish_status(r->stream,
+		    (struct cc_cluster_status **)data, cause);
+	if (r->stream != NULL && r->kind == CC_K_NODES)
+		return cc_stream_finish_node_list(r->stream,
+		    (struct cc_node_list **)data, cause);
 	switch (r->kind) {
 	case CC_K_STATUS:
 		return cc_parse_cluster_status(buf, r->resp_len,

@@ -646,7 +646,11 @@ again:
 				s->vnum = N_ESIGN;
 				return 1;
 			}
-			/* FALLTHROUGH */
+			if (c >= '0' && c <= '9') {
+				s->vnum = N_EXP;
+				return 1;
+			}
+			goto giveup;
 		case N_ESIGN:
 			if (c >= '0' && c <= '9') {
 				s->vnum = N_EXP;
