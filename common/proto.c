@@ -1211,6 +1211,13 @@ proto_recv(
 	return rc;
 }
 
+/*
+ * A send that failed (EPIPE, reset) may still have an answer waiting: the
+ * daemon refuses a peer over its limit with "busy" before reading it, then
+ * closes.  Read it for this long before giving up.
+ */
+#define SEND_FAILED_READ_MS	1000
+
 int
 proto_call(const char *path, int timeout_ms, int retry_ms, uint16_t type,
     json_object *request, uint16_t *rtype, json_object **reply, char **cause)
@@ -1224,6 +1231,15 @@ proto_call(const char *path, int timeout_ms, int retry_ms, uint16_t type,
 	rc = proto_send(fd, type, request, timeout_ms, cause);
 	if (rc == PROTO_OK)
 		rc = proto_recv(fd, timeout_ms, rtype, reply, cause);
+	else if (rc == PROTO_EIO && proto_recv(fd, SEND_FAILED_READ_MS, rtype,
+	    reply, NULL) == PROTO_OK) {
+		/* The daemon answered before reading us ("busy"): its word. */
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		rc = PROTO_OK;
+	}
 	close(fd);
 	return rc;
 }
@@ -1287,6 +1303,14 @@ proto_call_raw(const char *path, int timeout_ms, int retry_ms, uint16_t type,
 	rc = proto_send(fd, type, request, timeout_ms, cause);
 	if (rc == PROTO_OK)
 		rc = proto_recv_raw(fd, timeout_ms, rtype, reply, len, cause);
+	else if (rc == PROTO_EIO && proto_recv_raw(fd, SEND_FAILED_READ_MS,
+	    rtype, reply, len, NULL) == PROTO_OK) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		rc = PROTO_OK;
+	}
 	close(fd);
 	return rc;
 }

@@ -63,6 +63,7 @@ struct cpeer {
 	int deferred;         /* control_defer(): reply later */
 	void (*gone)(void *); /* deferred peer lost */
 	void *gone_arg;
+	uint64_t since_ms; /* mono: when it connected */
 	TAILQ_ENTRY(cpeer) entry;
 };
 TAILQ_HEAD(cpeers, cpeer);
@@ -330,6 +331,35 @@ control_refuse_busy(int fd)
 		ctl.busy_unlogged++;
 }
 
+/*
+ * At the limit, a peer that connected and has sent nothing for a while
+ * makes room for the newcomer: otherwise anyone able to connect could hold
+ * every slot with silent connections, and every shim would be told "busy"
+ * until the read deadline.  Real clients write at once after connecting.
+ */
+#define CONTROL_EVICT_MIN_AGE_MS 100
+
+static bool
+evict_silent_peer(void)
+{
+	struct cpeer *cp;
+	uint64_t now = now_mono_ms();
+
+	TAILQ_FOREACH(cp, &ctl.peers, entry) {
+		if (cp->have_hdr || cp->replied || cp->deferred ||
+		    now - cp->since_ms < CONTROL_EVICT_MIN_AGE_MS)
+			continue;
+		if (evbuffer_get_length(bufferevent_get_input(cp->bev)) > 0)
+			continue;
+		log_debug("control: %s dropped: silent while others wait",
+		    cp->p.name);
+		ctl.stats.timeouts++;
+		peer_free(cp);
+		return true;
+	}
+	return false;
+}
+
 static void
 control_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -340,7 +370,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct cpeer *cp;
 
 	ctl.stats.connections++;
-	if (ctl.npeers >= CONTROL_MAX_PEERS) {
+	if (ctl.npeers >= CONTROL_MAX_PEERS && !evict_silent_peer()) {
 		control_refuse_busy(fd);
 		return;
 	}
@@ -351,6 +381,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 
 	cp = xcalloc(1, sizeof(*cp));
+	cp->since_ms = now_mono_ms();
 	cp->p.fd = fd;
 	cp->p.uid = cred.uid;
 	cp->p.gid = cred.gid;

@@ -49,6 +49,7 @@
 #define ENGINE_COMPACT_AT	5000	/* journal records before compaction */
 #define ENGINE_SLURM_RETRIES	3	/* a failed scontrol update is re-run */
 #define ENGINE_REASON_MAX	200	/* characters of a Slurm Reason */
+#define ENGINE_START_RETRY_MAX_MS 60000	/* start-up cluster read back-off */
 
 const double engine_ready_bounds[ENGINE_READY_NBUCKETS] = {
 	30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600
@@ -159,6 +160,8 @@ static struct {
 	struct updq	 upds;
 	unsigned	 upds_running;
 	uint64_t	 auth_fail_since; /* mono; 0: auth fine */
+	uint64_t	 start_fail_since; /* mono: first failed start-up read */
+	uint64_t	 start_retry_ms;  /* its back-off */
 	size_t		 spool_depth;
 	struct engine_counts counts;
 } E;
@@ -1833,28 +1836,45 @@ finish_recovery(void)
 }
 
 /*
- * The daemon cannot read the cluster because CycleCloud refuses the
- * credentials.  The resumes taken meanwhile wait out auth_grace like any
- * other (a fixed password and a reload let them through), then their nodes
+ * The daemon cannot read the cluster at start (CycleCloud refuses the
+ * credentials, the TLS certificate is not trusted, the service is down).
+ * The resumes taken meanwhile wait out a grace (a fixed password and a
+ * reload, or the service coming back, let them through), then their nodes
  * are powered down in Slurm so that their jobs requeue, and a "fail" record
  * after their request keeps a later start from creating them after all.
  * Requests replayed from the journal are left alone: without the cloud's
  * listing they cannot be told from ones carried out long ago.
  */
 static void
-auth_fail_held(void)
+start_fail_held(const struct cc_result *res)
 {
-	static const char msg[] = "CycleCloud authentication failed";
+	static const char auth_msg[] = "CycleCloud authentication failed";
 	struct held *h, *tmp;
 	json_object *rec;
-	uint64_t now = now_mono_ms();
-	char *hl, *cause;
+	uint64_t now = now_mono_ms(), grace;
+	char *hl, *cause, *msg;
 	size_t k;
 
-	if (E.auth_fail_since == 0)
-		E.auth_fail_since = now;
-	if (now - E.auth_fail_since < ccsd.conf->daemon.auth_grace_ms)
-		return;
+	/*
+	 * Authentication gets daemon.auth_grace (time to fix the password
+	 * and reload); anything else (TLS, network, a server in trouble)
+	 * the client's own retry budget, cyclecloud.retry_max_time.
+	 */
+	if (res->err == CC_ERR_AUTH) {
+		if (E.auth_fail_since == 0)
+			E.auth_fail_since = now;
+		grace = ccsd.conf->daemon.auth_grace_ms;
+		if (now - E.auth_fail_since < grace)
+			return;
+		msg = xstrdup(auth_msg);
+	} else {
+		grace = ccsd.conf->cc.retry_max_time_ms;
+		if (now - E.start_fail_since < grace)
+			return;
+		xasprintf(&msg, "CycleCloud unreachable: %s",
+		    res->message != NULL ? res->message :
+		    cc_err_name(res->err));
+	}
 	for (h = TAILQ_FIRST(&E.held); h != NULL; h = tmp) {
 		tmp = TAILQ_NEXT(h, entry);
 		if (h->act != ACT_RESUME)
@@ -1863,9 +1883,10 @@ auth_fail_held(void)
 		hl = names_hostlist(h->hn.names, h->hn.n);
 		for (k = 0; k < h->hn.n; k++)
 			queue_down(h->hn.names[k], msg);
-		E.counts.failures_by_reason[FAIL_AUTH] += h->hn.n;
-		log_warnx("resume %s given up: %s for %llu ms", log_esc(hl),
-		    msg, (unsigned long long)(now - E.auth_fail_since));
+		E.counts.failures_by_reason[res->err == CC_ERR_AUTH ?
+		    FAIL_AUTH : FAIL_API] += h->hn.n;
+		log_warnx("resume %s given up after %llu ms: %s", log_esc(hl),
+		    (unsigned long long)grace, log_esc(msg));
 		rec = json_object_new_object();
 		json_object_object_add(rec, "t", json_object_new_string("fail"));
 		json_object_object_add(rec, "hostlist",
@@ -1881,6 +1902,7 @@ auth_fail_held(void)
 		json_object_put(h->jobs);
 		free(h);
 	}
+	free(msg);
 }
 
 static void
@@ -1903,11 +1925,20 @@ on_status(const struct cc_result *res, void *data, void *arg)
 		    E.recovering ? "; retrying (requests are kept)" : "");
 		if (st != NULL)
 			cc_cluster_status_free(st);
-		if (E.recovering && res->err == CC_ERR_AUTH)
-			auth_fail_held();
-		timer_in(E.ev_sweep, E.recovering ?
-		    ccsd.conf->daemon.poll_interval_ms :
-		    ccsd.conf->daemon.reconcile_interval_ms);
+		if (E.recovering) {
+			if (E.start_fail_since == 0)
+				E.start_fail_since = now_mono_ms();
+			start_fail_held(res);
+			/* Again soon, backing off to a minute. */
+			E.start_retry_ms = E.start_retry_ms == 0 ?
+			    ccsd.conf->daemon.poll_interval_ms :
+			    E.start_retry_ms * 2;
+			if (E.start_retry_ms > ENGINE_START_RETRY_MAX_MS)
+				E.start_retry_ms = ENGINE_START_RETRY_MAX_MS;
+			timer_in(E.ev_sweep, E.start_retry_ms);
+		} else
+			timer_in(E.ev_sweep,
+			    ccsd.conf->daemon.reconcile_interval_ms);
 		return;
 	}
 	if (nodes_load(st, &cause) == -1) {
@@ -1920,6 +1951,8 @@ on_status(const struct cc_result *res, void *data, void *arg)
 	}
 	engine_keep_arrays(st);
 	E.auth_fail_since = 0;
+	E.start_fail_since = 0;
+	E.start_retry_ms = 0;
 	gen++;
 	for (i = 0; i < st->nnodes; i++) {
 		if (st->nodes[i].name == NULL ||

@@ -70,4 +70,13 @@ ccs_start_daemon
 ccs_wait_for 10 "the restarted daemon to finish starting" ccs_daemon_started
 ccs_assert_eq "$creates" "$(ccs_fake_requests create)" "creates after the restart"
 ccs_all_in ready 'htc-[1-3],hpc-pg0-[1-2]' || ccs_fail "nodes not ready after the restart"
+
+ccs_step "a request spooled while the daemon runs is taken within a poll round"
+# (a shim spools when the daemon is slow to acknowledge, not only when it
+# is down: here it is pointed at a socket nobody listens on)
+CCSLURMD_SOCKET=$CCS_T/run/nobody-here.sock CCSLURMD_SPOOL=$CCS_T/spool \
+    CCSLURM_SHIM_RETRY_MS=100 "$CCS_SHIM_DIR/ccslurm-resume" 'hpc-pg0-3'
+ccs_wait_for 10 "hpc-pg0-3 ready from the spool" ccs_all_in ready 'hpc-pg0-3'
+ccs_assert_eq 1 "$(find "$CCS_T/spool" -type f | wc -l)" \
+    "files left in the spool (the .bad one)"
 ccs_stop_daemon
