@@ -1,5 +1,5 @@
 #!/bin/bash
-# 29-socket-activation.sh: ccslurmd under socket activation, as
+# 36-socket-activation.sh: ccslurmd under socket activation, as
 # systemd/ccslurmd.socket runs it, with systemd's own helper
 # (systemd-socket-activate) handing over the listening socket:
 #  - the first client's connection starts the daemon, and that client's

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 28-reload-lock.sh: what a reload may change and what it may not, and one
+# 35-reload-lock.sh: what a reload may change and what it may not, and one
 # daemon per state_dir.
 #  - new CycleCloud settings (here the timeout) take effect without a
 #    restart: a new client, the next resume goes through;
