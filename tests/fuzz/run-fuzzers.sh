@@ -19,7 +19,7 @@ fuzzdir=$src/tests/fuzz
 crashdir=$fuzzdir/crashes
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
-targets=${FUZZ_TARGETS:-fuzz_hostlist fuzz_proto fuzz_config fuzz_cc_json}
+targets=${FUZZ_TARGETS:-fuzz_hostlist fuzz_proto fuzz_config fuzz_cc_json fuzz_cc_stream}
 
 case $seconds in
 '' | *[!0-9]*) echo "run-fuzzers: FUZZ_SECONDS must be a number of seconds" >&2; exit 2 ;;
@@ -35,11 +35,19 @@ max_len() {
 	fuzz_proto) echo 16384 ;;
 	fuzz_config) echo 16384 ;;
 	fuzz_cc_json) echo 65536 ;;
+	fuzz_cc_stream) echo 65536 ;;
 	*) echo 4096 ;;
 	esac
 }
 
-corpus_of() { echo "$fuzzdir/corpus/${1#fuzz_}"; }
+# fuzz_cc_stream checks the streamed parser against the whole-answer one:
+# it starts from the CycleCloud answers too.
+corpus_of() {
+	case $1 in
+	fuzz_cc_stream) echo "$fuzzdir/corpus/cc_json" ;;
+	*) echo "$fuzzdir/corpus/${1#fuzz_}" ;;
+	esac
+}
 
 if [ -n "${FUZZ_BUILD_DIR:-}" ]; then
 	build=$FUZZ_BUILD_DIR
