@@ -109,6 +109,12 @@ static const struct keydef keys[] = {
 	    MS_MINUTE, 7 * MS_DAY },
 	{ "daemon", "auth_grace", K_DURATION, F(daemon.auth_grace_ms), 0,
 	    0, MS_DAY },
+	{ "daemon", "ha", K_BOOL, F(daemon.ha), 0, 0, 0 },
+	{ "daemon", "ha_hostname", K_STRING, F(daemon.ha_hostname), 0, 0, 0 },
+	/* At least a second: each check runs `scontrol ping` (an RPC to
+	 * every controller); at most a minute: the takeover waits for it. */
+	{ "daemon", "ha_check_interval", K_DURATION,
+	    F(daemon.ha_check_interval_ms), 0, MS_SECOND, MS_MINUTE },
 	{ "log", "level", K_LOGLEVEL, F(log.level), 0, 0, 0 },
 	{ "metrics", "listen", K_LISTEN, F(metrics.listen), 0, 0, 0 },
 };
@@ -232,6 +238,7 @@ conf_new_defaults(const char *path)
 	c->daemon.reconcile_interval_ms = CONF_DEFAULT_RECONCILE_MS;
 	c->daemon.orphan_grace_ms = CONF_DEFAULT_ORPHAN_GRACE_MS;
 	c->daemon.auth_grace_ms = CONF_DEFAULT_AUTH_GRACE_MS;
+	c->daemon.ha_check_interval_ms = CONF_DEFAULT_HA_CHECK_INTERVAL_MS;
 	c->log.level = CONF_DEFAULT_LOG_LEVEL;
 	return c;
 }
@@ -267,6 +274,7 @@ conf_free(struct conf *c)
 	free(c->daemon.socket);
 	free(c->daemon.state_dir);
 	free(c->daemon.spool_dir);
+	free(c->daemon.ha_hostname);
 	conf_clear_users(c);
 	free(c->metrics.listen);
 	free(c->metrics.host);

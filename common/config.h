@@ -45,6 +45,8 @@
 #define CONF_DEFAULT_RECONCILE_MS	300000	/* .reconcile_interval: 5m */
 #define CONF_DEFAULT_ORPHAN_GRACE_MS	600000	/* daemon.orphan_grace: 10m */
 #define CONF_DEFAULT_AUTH_GRACE_MS	60000	/* daemon.auth_grace: 60s */
+/* daemon.ha: off; daemon.ha_hostname: NULL, i.e. gethostname()'s short name */
+#define CONF_DEFAULT_HA_CHECK_INTERVAL_MS 5000	/* daemon.ha_check_interval */
 #define CONF_DEFAULT_LOG_LEVEL		LOG_LVL_INFO /* log.level */
 /* metrics.listen: off (NULL) unless configured, e.g. "127.0.0.1:9469". */
 
@@ -114,6 +116,11 @@ struct conf {
 		uint64_t orphan_grace_ms; /* ms;
 					   CONF_DEFAULT_ORPHAN_GRACE_MS */
 		uint64_t auth_grace_ms;	/* ms; CONF_DEFAULT_AUTH_GRACE_MS */
+		int	 ha;		/* bool; off: always active */
+		char	*ha_hostname;	/* as in `scontrol ping`; NULL: the
+					   short gethostname() */
+		uint64_t ha_check_interval_ms; /* ms;
+					   CONF_DEFAULT_HA_CHECK_INTERVAL_MS */
 	} daemon;
 
 	struct {
