@@ -33,6 +33,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "hostlist.h"
 #include "log.h"
 #include "paths.h"
 #include "proto.h"
@@ -75,6 +76,8 @@ struct sconf {
 	bool		 cyclecloud_included;
 	char		*cyclecloud_path; /* the cyclecloud.conf included */
 	bool		 node_gres;	/* a NodeName line has Gres= */
+	char		**node_exprs;	/* every NodeName= value but DEFAULT */
+	size_t		 nnode_exprs;
 	char		*gres_where;	/* file:line of the first one */
 };
 
@@ -120,6 +123,8 @@ check_free(struct check *c)
 	free(c->v);
 }
 
+static void	strv_free_n(char **, size_t);
+
 static void
 sconf_free(struct sconf *s)
 {
@@ -137,6 +142,7 @@ sconf_free(struct sconf *s)
 	free(s->path);
 	free(s->cyclecloud_path);
 	free(s->gres_where);
+	strv_free_n(s->node_exprs, s->nnode_exprs);
 }
 
 /* The last value of key (case-insensitive, as Slurm), or NULL. */
@@ -299,6 +305,13 @@ sconf_read(struct sconf *s, const char *path, int depth, struct check *c)
 		    0 || strncasecmp(tok[0], "NodeSet=", 8) == 0 ||
 		    strncasecmp(tok[0], "DownNodes=", 10) == 0 ||
 		    strncasecmp(tok[0], "FrontendName=", 13) == 0) {
+			if (node_line && strcasecmp(tok[0] + 9, "DEFAULT") !=
+			    0) {
+				s->node_exprs = xreallocarray(s->node_exprs,
+				    s->nnode_exprs + 1, sizeof(char *));
+				s->node_exprs[s->nnode_exprs++] =
+				    xstrdup(tok[0] + 9);
+			}
 			for (i = 1; node_line && i < ntok; i++) {
 				if (strncasecmp(tok[i], "Gres=", 5) == 0 &&
 				    !s->node_gres) {
@@ -518,6 +531,88 @@ hpc_partitions(const struct sconf *s)
 	return n;
 }
 
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * With topology/tree every node must sit in some switch of topology.conf:
+ * Slurm warns "switches lack access" and cannot place a job on the others.
+ * Sites bursting from on-prem have their own nodes too (decisions.md).
+ */
+static void
+check_switches(struct check *c, const struct sconf *s)
+{
+	struct hostnames hn;
+	char *copy, *path, *buf, *p, *eol, **tok, **sorted = NULL;
+	char *sample = NULL, *t;
+	size_t len, ntok, i, j, nsw = 0, missing = 0;
+
+	copy = xstrdup(s->path);
+	path = xprintf("%s/topology.conf", dirname(copy));
+	free(copy);
+	if (read_file(path, CHECK_MAX_FILE, &buf, &len) == -1) {
+		add(c, SEV_WARNING, "switches", "%s: %s: with topology/tree "
+		    "every node must be in a switch", log_esc(path),
+		    strerror(errno));
+		free(path);
+		return;
+	}
+	for (p = buf; p < buf + len; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
+			eol = buf + len;
+		*eol = '\0';
+		tok = tokenize(p, &ntok);
+		for (i = 1; i < ntok && strncasecmp(tok[0], "SwitchName=", 11) ==
+		    0; i++) {
+			if (strncasecmp(tok[i], "Nodes=", 6) != 0 ||
+			    hostlist_expand(tok[i] + 6, &hn, NULL) == -1)
+				continue;
+			sorted = xreallocarray(sorted, nsw + hn.n + 1,
+			    sizeof(char *));
+			for (j = 0; j < hn.n; j++)
+				sorted[nsw++] = xstrdup(hn.names[j]);
+			hostnames_free(&hn);
+		}
+		strv_free_n(tok, ntok);
+	}
+	free(buf);
+	if (nsw > 0)
+		qsort(sorted, nsw, sizeof(char *), cmp_strp);
+	for (i = 0; i < s->nnode_exprs; i++) {
+		if (hostlist_expand(s->node_exprs[i], &hn, NULL) == -1)
+			continue;
+		for (j = 0; j < hn.n; j++) {
+			if (nsw > 0 && bsearch(&hn.names[j], sorted, nsw,
+			    sizeof(char *), cmp_strp) != NULL)
+				continue;
+			if (missing++ < 5) {
+				t = xprintf("%s%s%s", sample ? sample : "",
+				    sample ? "," : "", hn.names[j]);
+				free(sample);
+				sample = t;
+			}
+		}
+		hostnames_free(&hn);
+	}
+	if (missing > 0)
+		add(c, SEV_WARNING, "switches", "%zu node(s) in no switch of "
+		    "%s (%s%s): with topology/tree Slurm cannot place jobs "
+		    "on them; add the site's own switches outside the "
+		    "ccslurmd block", missing, log_esc(path), log_esc(sample),
+		    missing > 5 ? ",..." : "");
+	else
+		add(c, SEV_OK, "switches", "every node is in a switch of %s",
+		    log_esc(path));
+	for (i = 0; i < nsw; i++)
+		free(sorted[i]);
+	free(sorted);
+	free(sample);
+	free(path);
+}
+
 static void
 check_slurm_conf(struct check *c, const struct sconf *s)
 {
@@ -586,8 +681,10 @@ check_slurm_conf(struct check *c, const struct sconf *s)
 
 	nhpc = hpc_partitions(s);
 	kv = sconf_get(s, "TopologyPlugin");
-	if (kv != NULL && strcasecmp(kv->value, "topology/tree") == 0)
+	if (kv != NULL && strcasecmp(kv->value, "topology/tree") == 0) {
 		add(c, SEV_OK, "TopologyPlugin", "topology/tree");
+		check_switches(c, s);
+	}
 	else if (nhpc != 0)
 		add(c, SEV_WARNING, "TopologyPlugin", "%s: with HPC "
 		    "partitions set TopologyPlugin=topology/tree, so a job "

@@ -387,4 +387,39 @@ void	 notify_status(const char *fmt, ...)
 void	 notify_watchdog_start(void);	/* if WATCHDOG_USEC is set */
 void	 notify_shutdown(void);		/* stop the watchdog timer */
 
+/* ---- ha.c: high availability (daemon.ha) ------------------------------ */
+
+/*
+ * With daemon.ha off none of this acts: ha_start() starts the engine at
+ * once and ha_active() is always true once it has.  With it on, the daemon
+ * asks `scontrol ping` every daemon.ha_check_interval which slurmctld is in
+ * control and is active (holds the state_dir lock, runs the engine) only
+ * while that controller's host is daemon.ha_hostname; otherwise passive
+ * (no journal, no CycleCloud calls; node requests are refused "busy").
+ */
+enum ha_role {
+	HA_PASSIVE = 0,
+	HA_ACTIVE,
+};
+/* Start: non-HA, engine_init() now (-1: it failed); HA, passive and the
+ * first check is run at once. */
+int	 ha_start(void);
+/* Stop the checks and, when active, the engine (engine_shutdown()). */
+void	 ha_stop(void);
+bool	 ha_enabled(void);		/* daemon.ha of the running config */
+bool	 ha_active(void);		/* the engine runs */
+/* The host `scontrol ping` last named in control; NULL if unknown. */
+const char *ha_active_host(void);
+/* Our own name as compared with the ping's host (static storage). */
+const char *ha_hostname(void);
+/* "active" or "passive". */
+const char *ha_role_name(void);
+/*
+ * Parse `scontrol ping` output: the host of the first controller listed as
+ * UP, into host (size len).  Returns 0, or -1 with *cause (allocated) when
+ * no line can be read or none is UP.  Exposed for the unit test.
+ */
+int	 ha_parse_ping(const char *output, char *host, size_t len,
+	    char **cause);
+
 #endif

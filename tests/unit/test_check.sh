@@ -78,11 +78,23 @@ finding good ok Include "$T/good/sched/cyclecloud.conf"
 finding good ok TreeWidth 65533
 finding good ok PrivateData cloud
 finding good ok TopologyPlugin topology/tree
+finding good ok switches "every node is in a switch of $T/good/topology.conf"
 finding good ok JobSubmitPlugins job_submit/cyclecloud
 finding good ok GresTypes gpu
 finding good warning ccslurmd "not checked"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["errors"] == 0 and sys.argv[2] in d["files"][1] else 1)' \
 	"$T/good.json" cyclecloud.conf || fail "good: files/errors wrong"
+
+# --- the site's own nodes in no switch: a warning naming them -------------
+cp -r "$T/good" "$T/noswitch"
+sed -i "s|$T/good|$T/noswitch|g" "$T/noswitch/slurm.conf"
+sed -i '/^SwitchName=onprem/d' "$T/noswitch/topology.conf"
+run noswitch --no-daemon --slurm-conf "$T/noswitch/slurm.conf"
+rc_is noswitch 0
+finding noswitch warning switches "4 node(s) in no switch of $T/noswitch/topology.conf (onprem1,onprem2,onprem3,onprem4)"
+rm "$T/noswitch/topology.conf"
+run noswitch2 --no-daemon --slurm-conf "$T/noswitch/slurm.conf"
+finding noswitch2 warning switches "topology.conf: No such file"
 
 # --- bad: one finding for each thing wrong ------------------------------
 run bad --no-daemon --slurm-conf "$T/bad/slurm.conf"
