@@ -365,6 +365,23 @@ int	 scontrol_run(char *const *argv, scontrol_cb, void *arg);
 size_t	 scontrol_running(void);
 void	 scontrol_shutdown(void);
 
+/* ---- slurm_nodes.c ------------------------------------------------------ */
+
+/* One node as Slurm shows it (name borrowed: valid during the callback). */
+struct slurm_node_info {
+	const char	*name;
+	bool		 powered_down;	/* POWERED_DOWN (idle~ / down~) */
+	bool		 powering_up;	/* POWERING_UP (#) */
+	bool		 powering_down;	/* POWERING_DOWN (%) or POWER_DOWN (!) */
+	bool		 down;		/* base state DOWN */
+	bool		 resume_timeout; /* Reason "ResumeTimeout reached..." */
+};
+typedef void (*slurm_node_cb)(const struct slurm_node_info *, void *arg);
+/* `scontrol show nodes -o` (every version); returns the nodes seen. */
+long	 slurm_nodes_parse_text(const char *, slurm_node_cb, void *);
+/* `scontrol --json show nodes` (23.02+); -1 when it is not that JSON. */
+long	 slurm_nodes_parse_json(const char *, size_t, slurm_node_cb, void *);
+
 /* ---- reconcile.c -------------------------------------------------------- */
 
 void	 reconcile_start(void);		/* arms the periodic pass */

@@ -216,7 +216,7 @@ journal_rewrite(json_object **recs, size_t n, char **cause)
 {
 	char *tmp, *line;
 	size_t i, len;
-	int fd, dfd;
+	int fd, dfd, saved;
 	char *dir, *slash;
 
 	xasprintf(&tmp, "%s.new", jpath);
@@ -229,13 +229,21 @@ journal_rewrite(json_object **recs, size_t n, char **cause)
 	for (i = 0; i < n; i++) {
 		line = record_line(recs[i], &len);
 		if (write_full(fd, line, len) == -1) {
+			saved = errno;
 			free(line);
 			close(fd);
+			errno = saved;	/* the write's reason, not close's */
 			goto fail;
 		}
 		free(line);
 	}
-	if (fsync(fd) == -1 || close(fd) == -1 || rename(tmp, jpath) == -1)
+	if (fsync(fd) == -1) {
+		saved = errno;
+		close(fd);	/* not leaked: compaction retries */
+		errno = saved;
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, jpath) == -1)
 		goto fail;
 	dir = xstrdup(jpath);
 	if ((slash = strrchr(dir, '/')) != NULL)

@@ -68,9 +68,15 @@ apply_log_level(const struct conf *conf)
 static void
 notify_running(void)
 {
-	notify_status("running: %zu nodes known, %zu requests queued, "
+	if (ha_enabled() && !ha_active()) {
+		notify_status("passive (the active daemon is on %s)",
+		    ha_active_host() != NULL ? ha_active_host() : "unknown");
+		return;
+	}
+	notify_status("%srunning: %zu nodes known, %zu requests queued, "
 	              "%zu operations in flight",
-	    nodes.n, engine_queued(), engine_ops_in_flight());
+	    ha_enabled() ? "active, " : "", nodes.n, engine_queued(),
+	    engine_ops_in_flight());
 }
 
 /* Append one error without a file line (the engine refused, say). */
@@ -104,7 +110,9 @@ ccsd_reload(struct conf_errors *errs)
 		    errs->n);
 		goto fail;
 	}
-	if (engine_reconfigure(conf, &cause) == -1) {
+	/* A passive daemon (daemon.ha) has no engine: it starts with the
+	 * new config when it becomes active. */
+	if (ha_active() && engine_reconfigure(conf, &cause) == -1) {
 		log_warnx("reload: %s; keeping the old configuration", cause);
 		errs_add(errs, ccsd.config_path, cause);
 		free(cause);
@@ -238,7 +246,8 @@ main(int argc, char **argv)
 	/* The socket, the engine, the rest. */
 	if (control_init(ccsd.conf, &cause) == -1)
 		fatalx("control socket: %s", cause);
-	if (engine_init() == -1)
+	/* daemon.ha off: engine_init() now; on: passive until a check. */
+	if (ha_start() == -1)
 		fatalx("the burst engine did not start (see above)");
 	reconcile_start();
 	if (metrics_listen_start(ccsd.conf, &cause) == -1)
@@ -256,7 +265,7 @@ main(int argc, char **argv)
 		control_shutdown();
 	}
 	metrics_listen_stop();
-	engine_shutdown();
+	ha_stop();	/* engine_shutdown() if active */
 	notify_shutdown();
 	event_free(ev_int);
 	event_free(ev_term);

@@ -268,6 +268,11 @@ metrics_text(void)
 	    "Unix time the daemon started.");
 	u64(f, "ccslurmd_start_time_seconds", ccsd.start_wall_ms / 1000);
 
+	head(f, "ccslurmd_ha_active", "gauge",
+	    "1 when this daemon acts (always without daemon.ha), 0 when it "
+	    "is passive.");
+	u64(f, "ccslurmd_ha_active", ha_active() ? 1 : 0);
+
 	metrics_cc(f);
 	metrics_nodes(f, ec);
 	metrics_requests(f, ec);

@@ -54,6 +54,14 @@ req_node_action(struct peer *peer, json_object *payload, int action)
 	char *cause = NULL, *who;
 
 	name = proto_node_action_name(action_types[action]);
+	/* daemon.ha, passive: "busy" makes the shim spool the request; this
+	 * daemon takes the spool when it becomes active (ha.c). */
+	if (!ha_active()) {
+		control_reply_error(peer, "ccslurmd is busy: passive (the "
+		    "active daemon is on %s)", ha_active_host() != NULL ?
+		    ha_active_host() : "an unknown host");
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	memset(&reply, 0, sizeof(reply));
 	if (proto_node_req_from_json(payload, &req, &cause) == -1) {

@@ -97,6 +97,18 @@ req_status(struct peer *peer, json_object *payload)
 	json_object_object_add(
 	    o, "nodes_total", json_object_new_int64((int64_t)nodes.n));
 
+	if (ha_enabled()) {
+		json_object *ha = json_object_new_object();
+
+		json_object_object_add(ha, "role",
+		    json_object_new_string(ha_role_name()));
+		json_object_object_add(ha, "hostname",
+		    json_object_new_string(ha_hostname()));
+		json_object_object_add(ha, "active_host",
+		    ha_active_host() != NULL ?
+		    json_object_new_string(ha_active_host()) : NULL);
+		json_object_object_add(o, "ha", ha);
+	}
 	if ((eng = engine_status_json()) != NULL)
 		json_object_object_add(o, "engine", eng);
 	control_reply(peer, PROTO_STATUS_REPLY, o);

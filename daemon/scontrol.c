@@ -33,6 +33,9 @@ extern char **environ;
 
 #define SCONTROL_OUTPUT_MAX	(64U * 1024 * 1024) /* bytes of output kept */
 #define SCONTROL_SLOW_MS	1000
+/* After its exit or our SIGKILL, how long a run may take to end (EOF,
+ * reaping) before we stop waiting for it. */
+#define SCONTROL_KILL_GRACE_MS	1000
 
 struct run {
 	TAILQ_ENTRY(run) entry;
@@ -130,10 +133,16 @@ run_finish(struct run *r)
 	run_next();
 }
 
+/*
+ * Done once it exited and its output ended.  A run we killed is done when
+ * it exited: its output no longer matters, and a process that left its
+ * group may hold the pipe open for ever.  A run that exited by itself keeps
+ * its timeout armed, so that such a holder cannot stall the queue either.
+ */
 static void
 run_maybe_done(struct run *r)
 {
-	if (r->eof && r->exited)
+	if (r->exited && (r->eof || r->killed))
 		run_finish(r);
 }
 
@@ -178,7 +187,33 @@ static void
 on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct run *r = arg;
+	struct timeval tv;
 
+	if (r->exited) {
+		/*
+		 * It exited, but something it started (outside its process
+		 * group: setsid, a daemonised helper) still holds the output
+		 * pipe.  Waiting for that EOF would stall every later update
+		 * behind this run for as long as that process lives.
+		 */
+		log_warnx("scontrol: pid %ld exited but its output is still "
+		    "held open by another process after %llu ms: not "
+		    "waiting for it", (long)r->pid,
+		    (unsigned long long)(now_mono_ms() - r->start_ms));
+		r->eof = 1;
+		run_finish(r);
+		return;
+	}
+	if (r->killed) {
+		/* Killed and still not reaped (stuck in the kernel): give
+		 * up on it; on_sigchld() reaps it whenever it goes. */
+		log_warnx("scontrol: pid %ld did not die %d ms after "
+		    "SIGKILL: abandoning it", (long)r->pid,
+		    SCONTROL_KILL_GRACE_MS);
+		r->eof = 1;
+		run_finish(r);
+		return;
+	}
 	log_warnx("scontrol: pid %ld still running after %llu ms: killing it",
 	    (long)r->pid,
 	    (unsigned long long)ccsd.conf->slurm.scontrol_timeout_ms);
@@ -186,6 +221,12 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	/* The whole group: a child of the script (a sleep) would keep the
 	 * pipe open, and the run would wait for it, not for the timeout. */
 	kill(-r->pid, SIGKILL);
+	/* Bounded either way: a process outside the group may hold the
+	 * pipe (run_maybe_done() does not wait for it once killed), or the
+	 * child may not die at all. */
+	tv.tv_sec = SCONTROL_KILL_GRACE_MS / 1000;
+	tv.tv_usec = (SCONTROL_KILL_GRACE_MS % 1000) * 1000;
+	evtimer_add(r->ev_timeout, &tv);
 }
 
 static void
@@ -196,11 +237,21 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (current != NULL && current->pid == pid) {
-			current->exited = 1;
-			current->status = status;
-			if (current->ev_timeout != NULL)
-				event_del(current->ev_timeout);
-			run_maybe_done(current);
+			struct run *r = current;
+			struct timeval tv;
+
+			r->exited = 1;
+			r->status = status;
+			if (r->eof || r->killed) {
+				run_finish(r);	/* frees r, starts the next */
+				continue;
+			}
+			/* Its output is in the pipe already: EOF is due at
+			 * once unless another process holds the pipe. */
+			tv.tv_sec = SCONTROL_KILL_GRACE_MS / 1000;
+			tv.tv_usec = (SCONTROL_KILL_GRACE_MS % 1000) * 1000;
+			evtimer_del(r->ev_timeout);
+			evtimer_add(r->ev_timeout, &tv);
 		}
 	}
 }
@@ -353,4 +404,6 @@ scontrol_shutdown(void)
 	if (ev_sigchld != NULL)
 		event_free(ev_sigchld);
 	ev_sigchld = NULL;
+	/* ha.c stops the engine and starts it again in one process. */
+	stopping = 0;
 }
