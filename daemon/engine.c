@@ -47,9 +47,12 @@
 #define ENGINE_SLURM_CHUNK	2000
 #define ENGINE_SEEN_MAX		20000	/* request ids remembered */
 #define ENGINE_COMPACT_AT	5000	/* journal records before compaction */
-#define ENGINE_SLURM_RETRIES	3	/* a failed scontrol update is re-run */
+/* An update slurmctld did not take for lack of an answer is re-run this
+ * long (slurmctld restarting, or a fail-over), then given up. */
+#define ENGINE_SLURM_RETRY_MS	600000
 #define ENGINE_REASON_MAX	200	/* characters of a Slurm Reason */
 #define ENGINE_START_RETRY_MAX_MS 60000	/* start-up cluster read back-off */
+#define ENGINE_POLL_FAILS_MAX	10	/* failed polls in a row: drop the op */
 
 const double engine_ready_bounds[ENGINE_READY_NBUCKETS] = {
 	30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600
@@ -92,6 +95,7 @@ struct op {
 	char		*shortfall;	/* create: why fewer were added */
 	uint64_t	 sent_ms;	/* mono */
 	unsigned	 polls;
+	unsigned	 poll_failures;	/* in a row */
 };
 TAILQ_HEAD(opq, op);
 
@@ -109,6 +113,7 @@ struct slurm_upd {
 	TAILQ_ENTRY(slurm_upd) entry;
 	char		**argv;
 	unsigned	 tries;
+	uint64_t	 first_fail_ms;	/* mono; 0: not failed yet */
 };
 TAILQ_HEAD(updq, slurm_upd);
 
@@ -159,6 +164,8 @@ static struct {
 	size_t		 ntlogs;
 	struct updq	 upds;
 	unsigned	 upds_running;
+	bool		 upd_waiting;	/* the head update waits to retry */
+	struct event	*ev_upd_retry;
 	uint64_t	 auth_fail_since; /* mono; 0: auth fine */
 	uint64_t	 start_fail_since; /* mono: first failed start-up read */
 	uint64_t	 start_retry_ms;  /* its back-off */
@@ -341,6 +348,23 @@ engine_queue_power_down(const char *name, const char *msg)
 	queue_down(name, msg);
 }
 
+/*
+ * Did scontrol fail for lack of a slurmctld (worth running the same update
+ * again), or did slurmctld refuse it (an invalid state for that node: never
+ * better on a retry)?
+ */
+static bool
+scontrol_transient(int status, const char *out)
+{
+	if (status == -1)
+		return true;	/* killed at the timeout, or could not run */
+	return strstr(out, "Unable to contact slurm controller") != NULL ||
+	    strstr(out, "Socket timed out") != NULL ||
+	    strstr(out, "Connection refused") != NULL ||
+	    strstr(out, "Zero Bytes were transmitted") != NULL ||
+	    strstr(out, "Communication connection failure") != NULL;
+}
+
 static void upd_next(void);
 
 static void
@@ -349,17 +373,34 @@ upd_done(int status, const char *output, void *arg)
 	struct slurm_upd *u = arg;
 	size_t i;
 
+	uint64_t now = now_mono_ms(), backoff;
+
 	E.upds_running--;
 	E.counts.scontrol_calls++;
 	if (status != 0) {
 		E.counts.scontrol_failures++;
-		if (++u->tries < ENGINE_SLURM_RETRIES && !ccsd.stopping) {
-			/* slurmctld restarting: try again on the next round. */
-			TAILQ_INSERT_TAIL(&E.upds, u, entry);
-			arm_poll(ccsd.conf->daemon.poll_interval_ms);
+		if (u->first_fail_ms == 0)
+			u->first_fail_ms = now;
+		u->tries++;
+		if (scontrol_transient(status, output) && !ccsd.stopping &&
+		    now - u->first_fail_ms < ENGINE_SLURM_RETRY_MS) {
+			/*
+			 * slurmctld is down or restarting: the same update
+			 * again, first in line (an address reset must never
+			 * overtake the set it undoes), after a pause.
+			 */
+			if (u->tries == 1)
+				log_warnx("slurm: slurmctld does not answer; "
+				    "retrying the update for up to %d s",
+				    ENGINE_SLURM_RETRY_MS / 1000);
+			TAILQ_INSERT_HEAD(&E.upds, u, entry);
+			backoff = 500ULL << (u->tries < 6 ? u->tries : 6);
+			E.upd_waiting = true;
+			timer_in(E.ev_upd_retry, backoff);
 			return;
 		}
-		log_warnx("scontrol update given up after %u tries", u->tries);
+		log_warnx("slurm: update given up after %u tr%s: %s", u->tries,
+		    u->tries == 1 ? "y" : "ies", log_esc(output));
 	}
 	for (i = 0; u->argv[i] != NULL; i++)
 		free(u->argv[i]);
@@ -374,11 +415,19 @@ upd_next(void)
 	struct slurm_upd *u;
 
 	/* One at a time, in order (scontrol.c keeps the order too). */
-	if (E.upds_running > 0 || (u = TAILQ_FIRST(&E.upds)) == NULL)
+	if (E.upds_running > 0 || E.upd_waiting ||
+	    (u = TAILQ_FIRST(&E.upds)) == NULL)
 		return;
 	TAILQ_REMOVE(&E.upds, u, entry);
 	E.upds_running++;
 	scontrol_run(u->argv, upd_done, u);
+}
+
+static void
+on_upd_retry(evutil_socket_t fd, short what, void *arg)
+{
+	E.upd_waiting = false;
+	upd_next();
 }
 
 static void
@@ -769,6 +818,13 @@ take_request(enum node_action act, const char *id, const char *hostlist,
 	struct held *h;
 
 	memset(reply, 0, sizeof(*reply));
+	if (seen_has(id)) {
+		/* A retried shim, or the spooled copy of an acknowledged one:
+		 * nothing to expand or check. */
+		E.counts.requests_duplicate++;
+		reply->message = xstrdup("request already taken (same id)");
+		return 0;
+	}
 	if (hostlist_expand(hostlist, &hn, &why) == -1) {
 		E.counts.requests_refused++;
 		xasprintf(cause, "%s", why);
@@ -782,13 +838,6 @@ take_request(enum node_action act, const char *id, const char *hostlist,
 		return -1;
 	}
 	count = hostnames_uniq(&hn);
-	if (seen_has(id)) {
-		E.counts.requests_duplicate++;
-		reply->nodes = (int64_t)hn.n;
-		reply->message = xstrdup("request already taken (same id)");
-		hostnames_free(&hn);
-		return 0;
-	}
 	if (nodes.loaded) {
 		for (i = 0; i < hn.n; i++) {
 			if (node_find(hn.names[i]) != NULL)
@@ -827,11 +876,12 @@ take_request(enum node_action act, const char *id, const char *hostlist,
 	json_object_object_add(rec, "time",
 	    json_object_new_int64((int64_t)(now_wall_ms() / 1000)));
 	if (journal_append(rec, cause) == -1) {
+		/* Not durable, so not taken: the caller keeps it (-2). */
 		json_object_put(rec);
 		json_object_put(jobs);
 		free(norm);
 		hostnames_free(&hn);
-		return -1;
+		return -2;
 	}
 	json_object_put(rec);
 	FAILPOINT("after-journal");
@@ -870,13 +920,28 @@ int
 engine_submit(enum node_action act, const struct proto_node_req *req,
     uid_t uid, const char *who, struct proto_reply *reply, char **cause)
 {
+	char *why;
+	int rc;
+
 	if (req->id == NULL || req->hostlist == NULL) {
 		E.counts.requests_refused++;
 		*cause = xstrdup("request without id or hostlist");
 		return -1;
 	}
-	return take_request(act, req->id, req->hostlist, req->resume_file,
+	rc = take_request(act, req->id, req->hostlist, req->resume_file,
 	    uid, who, reply, cause);
+	if (rc == -2) {
+		/*
+		 * The journal cannot take it (full disk, I/O error): a shim
+		 * told "busy" spools the request instead of failing it.
+		 */
+		why = *cause;
+		xasprintf(cause, "ccslurmd is busy: cannot journal the request "
+		    "(%s)", why);
+		free(why);
+		return -1;
+	}
+	return rc;
 }
 
 /* ---- Operations: sending -------------------------------------------------- */
@@ -1433,11 +1498,25 @@ on_polled(const struct cc_result *res, void *data, void *arg)
 	op->polls++;
 	if (res->err != CC_OK) {
 		log_warnx("cloud: polling %s %s failed: %s",
-		    opk_names[op->kind], op->op_id ? op->op_id : op->rid,
-		    res->message ? log_esc(res->message) :
+		    opk_names[op->kind], log_esc(op->op_id ? op->op_id :
+		    op->rid), res->message ? log_esc(res->message) :
 		    cc_err_name(res->err));
+		/*
+		 * An operation the cloud no longer knows, or one that cannot
+		 * be polled for long: give it up; the cluster sweep (now)
+		 * tells what its nodes became and moves them on.
+		 */
+		if (res->err == CC_ERR_NOTFOUND ||
+		    ++op->poll_failures >= ENGINE_POLL_FAILS_MAX) {
+			log_warnx("cloud: %s %s given up after %u failed "
+			    "polls; reading the whole cluster instead",
+			    opk_names[op->kind], op->rid, op->poll_failures);
+			op_done(op);
+			engine_sweep_soon();
+		}
 		return;
 	}
+	op->poll_failures = 0;
 	/* Which of op's names did the listing show? */
 	sorted = xcalloc(op->n + 1, sizeof(char *));
 	memcpy(sorted, op->names, op->n * sizeof(char *));
@@ -1536,6 +1615,7 @@ spool_one(const struct spool_entry *e, void *arg)
 	enum node_action act;
 	char *cause = NULL, who[64];
 	const char *name = proto_node_action_name(e->type);
+	int rc;
 
 	E.spool_depth++;
 	if (name == NULL || action_parse(name, &act) == -1) {
@@ -1543,11 +1623,19 @@ spool_one(const struct spool_entry *e, void *arg)
 		    log_esc(e->name));
 	} else {
 		snprintf(who, sizeof(who), "spool (uid %ld, %s)",
-		    (long)e->uid, e->req.program ? e->req.program : "shim");
-		if (take_request(act, e->req.id, e->req.hostlist,
-		    e->req.resume_file, e->uid, who, &reply, &cause) == 0) {
+		    (long)e->uid, e->req.program ?
+		    log_esc(e->req.program) : "shim");
+		rc = take_request(act, e->req.id, e->req.hostlist,
+		    e->req.resume_file, e->uid, who, &reply, &cause);
+		if (rc == 0) {
 			E.counts.spooled_taken++;
 			proto_reply_free(&reply);
+		} else if (rc == -2) {
+			/* Not journaled: keep the file for the next round. */
+			log_warnx("spool %s: kept: %s", log_esc(e->name),
+			    cause);
+			free(cause);
+			return 0;
 		} else {
 			log_warnx("spool %s: refused: %s", log_esc(e->name),
 			    cause);
@@ -1590,22 +1678,27 @@ journal_cb(json_object *rec, void *arg)
 	json_object *t, *id, *rid, *op;
 	const char *type;
 
-	if (!json_object_object_get_ex(rec, "t", &t))
+	if (!json_object_object_get_ex(rec, "t", &t) ||
+	    !json_object_is_type(t, json_type_string))
 		return;
 	type = json_object_get_string(t);
 	if (strcmp(type, "req") == 0 || strcmp(type, "fail") == 0) {
 		if (strcmp(type, "req") == 0 &&
-		    json_object_object_get_ex(rec, "id", &id))
+		    json_object_object_get_ex(rec, "id", &id) &&
+		    json_object_is_type(id, json_type_string))
 			seen_add(json_object_get_string(id));
 		json_object_array_add(E.replay_reqs, json_object_get(rec));
 	} else if (strcmp(type, "ids") == 0 &&
 	    json_object_object_get_ex(rec, "ids", &id) &&
 	    json_object_is_type(id, json_type_array)) {
 		size_t i;
-		for (i = 0; i < json_object_array_length(id); i++)
-			seen_add(json_object_get_string(
-			    json_object_array_get_idx(id, i)));
-	} else if (json_object_object_get_ex(rec, "rid", &rid)) {
+		for (i = 0; i < json_object_array_length(id); i++) {
+			json_object *one = json_object_array_get_idx(id, i);
+			if (json_object_is_type(one, json_type_string))
+				seen_add(json_object_get_string(one));
+		}
+	} else if (json_object_object_get_ex(rec, "rid", &rid) &&
+	    json_object_is_type(rid, json_type_string)) {
 		const char *r = json_object_get_string(rid);
 		if (strcmp(type, "op") == 0)
 			json_object_object_add(E.replay_ops, r,
@@ -2400,6 +2493,7 @@ engine_init(void)
 	E.ev_poll = evtimer_new(ccsd.base, on_poll, NULL);
 	E.ev_sweep = evtimer_new(ccsd.base, on_sweep, NULL);
 	E.ev_slurm = evtimer_new(ccsd.base, on_slurm, NULL);
+	E.ev_upd_retry = evtimer_new(ccsd.base, on_upd_retry, NULL);
 	E.recovering = true;
 	sweep();
 	return 0;
@@ -2523,6 +2617,8 @@ engine_shutdown(void)
 		event_free(E.ev_sweep);
 	if (E.ev_slurm)
 		event_free(E.ev_slurm);
+	if (E.ev_upd_retry)
+		event_free(E.ev_upd_retry);
 	json_object_put(E.replay_reqs);
 	json_object_put(E.replay_ops);
 	for (i = 0; i < E.nseen; i++)

@@ -127,8 +127,17 @@ journal_append(json_object *rec, char **cause)
 	off_t end;
 	int saved;
 
+	/* A compaction whose reopen failed (EMFILE, ENFILE) left it closed:
+	 * try again rather than refuse every request until a restart. */
+	if (jfd == -1 && jpath != NULL)
+		jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600);
 	if (jfd == -1) {
-		*cause = xstrdup("journal not open");
+		if (jpath != NULL)
+			xasprintf(cause, "journal %s: %s", jpath,
+			    strerror(errno));
+		else
+			*cause = xstrdup("journal not open");
 		return -1;
 	}
 	line = record_line(rec, &len);

@@ -48,6 +48,10 @@ static const char script_text[] =
     "hang) sleep 30 ;;\n"
     "big) head -c 1048576 /dev/zero | tr '\\000' 'x' ;;\n"
     "signal) kill -9 $$ ;;\n"
+    /* A helper outside the run's process group holds the output pipe. */
+    "held) setsid sleep 30 & echo $! >> \"$(dirname \"$0\")/holders\" ;;\n"
+    "heldhang) setsid sleep 30 & echo $! >> \"$(dirname \"$0\")/holders\";"
+    " sleep 30 ;;\n"
     "esac\n"
     "echo \"end $(date +%s%N) $*\" >> \"$log\"\n"
     "exit $code\n";
@@ -450,6 +454,75 @@ shutdown_hang_child(void)
 	done_clear(d, nitems(d));
 }
 
+/* Kill (by pid) the pipe holders the "held" runs left behind. */
+static size_t
+kill_holders(void)
+{
+	char path[PATH_MAX + 16];
+	long pid;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/holders", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * scontrol exited, but a process it started outside its group (setsid)
+ * still holds the output pipe: the run ends shortly after the exit, with
+ * the exit status, and the queue moves on.  (It used to wait for the
+ * holder's EOF, so every later update stalled for as long as it lived.)
+ */
+START_TEST(exited_pipe_held)
+{
+	struct done d[2];
+	uint64_t t0 = now_mono_ms(), ms;
+
+	memset(d, 0, sizeof(d));
+	run(&d[0], "held", NULL);
+	run(&d[1], "exit", "0");
+	wait_for(d, nitems(d));
+	ms = now_mono_ms() - t0;
+	ck_assert_int_eq(d[0].status, 0);
+	ck_assert_int_eq(d[0].order, 1);
+	ck_assert_int_eq(d[1].status, 0);
+	ck_assert_msg(ms < 5000, "the held run ended after %llu ms",
+	    (unsigned long long)ms);
+	/* The holder was still alive: the run did not wait for it. */
+	ck_assert_uint_eq(kill_holders(), 1);
+	done_clear(d, nitems(d));
+}
+END_TEST
+
+/* The same when the run hangs and is killed at the timeout: the holder is
+ * outside the killed group, and the run must end anyway. */
+START_TEST(killed_pipe_held)
+{
+	struct done d[2];
+	uint64_t t0 = now_mono_ms(), ms;
+
+	memset(d, 0, sizeof(d));
+	run(&d[0], "heldhang", NULL);
+	run(&d[1], "exit", "0");
+	wait_for(d, nitems(d));
+	ms = now_mono_ms() - t0;
+	ck_assert_int_eq(d[0].status, -1);
+	ck_assert_int_eq(d[1].status, 0);
+	ck_assert_msg(ms >= TIMEOUT_MS && ms < TIMEOUT_MS + 3000,
+	    "the held, hanging run ended after %llu ms",
+	    (unsigned long long)ms);
+	ck_assert_uint_eq(kill_holders(), 1);
+	done_clear(d, nitems(d));
+}
+END_TEST
+
 /* A wedged scontrol must not hold the daemon's exit beyond its timeout. */
 START_TEST(shutdown_hang_bounded)
 {
@@ -485,6 +558,8 @@ scontrol_suite(void)
 	tcase_add_test(tc, missing_binary);
 	tcase_add_test(tc, killed_by_signal);
 	tcase_add_test(tc, shutdown_hang_bounded);
+	tcase_add_test(tc, exited_pipe_held);
+	tcase_add_test(tc, killed_pipe_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
