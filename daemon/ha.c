@@ -35,19 +35,19 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define HA_HOST_MAX	256
+#define HA_HOST_MAX 256
 
 static struct {
-	bool		 enabled;	/* daemon.ha at start */
-	bool		 started;
-	enum ha_role	 role;
-	bool		 in_ping;	/* a `scontrol ping` is out */
-	bool		 want_active;	/* what the last good ping said */
-	bool		 known;		/* active_host is set */
-	char		 active_host[HA_HOST_MAX];
-	char		 self[HA_HOST_MAX];
-	struct event	*ev_check;
-	struct event	*ev_apply;
+	bool enabled; /* daemon.ha at start */
+	bool started;
+	enum ha_role role;
+	bool in_ping;     /* a `scontrol ping` is out */
+	bool want_active; /* what the last good ping said */
+	bool known;       /* active_host is set */
+	char active_host[HA_HOST_MAX];
+	char self[HA_HOST_MAX];
+	struct event *ev_check;
+	struct event *ev_apply;
 } H;
 
 /* ---- Parsing `scontrol ping` -------------------------------------------- */
@@ -117,7 +117,7 @@ ha_parse_ping(const char *output, char *host, size_t len, char **cause)
 		if (r == 1) {
 			if (strlen(h) >= len) {
 				*cause = xstrdup("controller host name too "
-				    "long");
+				                 "long");
 				return -1;
 			}
 			snprintf(host, len, "%s", h);
@@ -125,12 +125,15 @@ ha_parse_ping(const char *output, char *host, size_t len, char **cause)
 		}
 	}
 	if (lines == 0)
-		xasprintf(cause, "no \"Slurmctld(...) at HOST is UP|DOWN\" "
+		xasprintf(cause,
+		    "no \"Slurmctld(...) at HOST is UP|DOWN\" "
 		    "line in scontrol ping's output: \"%s\"",
 		    log_esc(output));
 	else
-		xasprintf(cause, "scontrol ping lists %zu controller(s), "
-		    "none UP", lines);
+		xasprintf(cause,
+		    "scontrol ping lists %zu controller(s), "
+		    "none UP",
+		    lines);
 	return -1;
 }
 
@@ -158,7 +161,8 @@ become_active(void)
 	 */
 	if (engine_init() == -1) {
 		engine_shutdown();
-		log_warnx("ha: %s is in control but the engine could not "
+		log_warnx(
+		    "ha: %s is in control but the engine could not "
 		    "start (see above; the other daemon may still hold the "
 		    "state_dir lock): staying passive, retrying in %llu ms",
 		    H.active_host,
@@ -179,7 +183,7 @@ become_passive(void)
 	engine_shutdown();
 	H.role = HA_PASSIVE;
 	log_info("ha: slurmctld in control is on %s, not %s: PASSIVE "
-	    "(journal closed, state_dir lock released)",
+	         "(journal closed, state_dir lock released)",
 	    H.known ? H.active_host : "?", H.self);
 	ha_notify();
 }
@@ -219,8 +223,7 @@ on_ping(int status, const char *output, void *arg)
 	snprintf(H.active_host, sizeof(H.active_host), "%s", host);
 	H.known = true;
 	if (changed) {
-		log_info("ha: scontrol ping: slurmctld in control on %s",
-		    host);
+		log_info("ha: scontrol ping: slurmctld in control on %s", host);
 		if (H.role == HA_PASSIVE && !want)
 			ha_notify();
 	}
@@ -243,7 +246,7 @@ static void
 on_check(evutil_socket_t fd, short what, void *arg)
 {
 	static char a0[] = "ping";
-	char *argv[] = { a0, NULL };
+	char *argv[] = {a0, NULL};
 
 	if (ccsd.stopping || !H.started)
 		return;
@@ -301,10 +304,11 @@ ha_start(void)
 	if (H.ev_check == NULL || H.ev_apply == NULL)
 		fatalx("ha: cannot create timers");
 	H.started = true;
-	log_info("ha: high availability on, this host is \"%s\": passive "
+	log_info(
+	    "ha: high availability on, this host is \"%s\": passive "
 	    "until scontrol ping says its slurmctld is in control (checked "
-	    "every %llu ms)", H.self,
-	    (unsigned long long)ccsd.conf->daemon.ha_check_interval_ms);
+	    "every %llu ms)",
+	    H.self, (unsigned long long)ccsd.conf->daemon.ha_check_interval_ms);
 	arm_check(0);
 	return 0;
 }
@@ -323,7 +327,7 @@ ha_stop(void)
 	if (H.role == HA_ACTIVE)
 		engine_shutdown();
 	else
-		scontrol_shutdown();	/* a ping still out */
+		scontrol_shutdown(); /* a ping still out */
 	H.role = HA_PASSIVE;
 }
 

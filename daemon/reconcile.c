@@ -2,8 +2,9 @@
  * reconcile.c: drift between Slurm and the cloud.
  *
  * After every successful cluster sweep (engine.c) this module reads Slurm's
- * view (`scontrol show nodes -o`, one line a node, which every Slurm from
- * 22.05 on prints the same way) and compares:
+ * view (`scontrol --json show nodes` where the installed Slurm has it,
+ * 23.02 on; else `scontrol show nodes -o`, one line a node, the only form
+ * 22.05 has: daemon/slurm_nodes.c parses both) and compares:
  *
  *  - a VM running while Slurm has the node powered down and nothing is in
  *    flight: an orphan; shut down after daemon.orphan_grace;
@@ -30,170 +31,140 @@
 
 static bool running;
 static uint64_t started_ms;	/* mono: when this pass asked Slurm */
+static int json_ok = -1;	/* --json works: -1 unknown, 0 no, 1 yes */
 
-struct slurm_node {
-	bool	 powered_down;	/* POWERED_DOWN (idle~ / down~) */
-	bool	 powering_up;	/* POWERING_UP (#) */
-	bool	 powering_down;	/* POWERING_DOWN (%) or POWER_DOWN (!) */
-	bool	 down;
-	bool	 resume_timeout; /* Reason "ResumeTimeout reached" */
+struct pass {
+	uint64_t	 now;
+	size_t		 seen, acted, held, budget;
 };
 
-/* The value of " KEY=" in line, up to the next space (into buf). */
-static bool
-field(const char *line, const char *key, char *buf, size_t len)
-{
-	const char *p = line, *e;
-	size_t klen = strlen(key), n;
-
-	while ((p = strstr(p, key)) != NULL) {
-		if (p == line || p[-1] == ' ')
-			break;
-		p += klen;
-	}
-	if (p == NULL)
-		return false;
-	p += klen;
-	e = strchr(p, ' ');
-	n = e != NULL ? (size_t)(e - p) : strlen(p);
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return true;
-}
-
 static void
-parse_line(const char *line, struct slurm_node *sn)
+compare(const struct slurm_node_info *sn, void *arg)
 {
-	char state[256];
-	const char *r;
+	struct pass *p = arg;
+	struct node *n;
 
-	memset(sn, 0, sizeof(*sn));
-	if (field(line, "State=", state, sizeof(state))) {
-		sn->powered_down = strstr(state, "POWERED_DOWN") != NULL;
-		sn->powering_up = strstr(state, "POWERING_UP") != NULL;
-		sn->powering_down = strstr(state, "POWERING_DOWN") != NULL ||
-		    strstr(state, "POWER_DOWN") != NULL;
-		sn->down = strncmp(state, "DOWN", 4) == 0;
+	if ((n = node_find(sn->name)) == NULL)
+		return;		/* on-prem, or not ours */
+	p->seen++;
+	if (n->keep_alive || n->request_id != NULL || n->pending != NP_NONE)
+		return;
+	/* A VM Slurm does not want: powered down in Slurm and not on its way
+	 * up (after a crash the daemon adopts such a VM as ready or booting). */
+	if (node_vm_exists(n) && sn->powered_down && !sn->powering_up &&
+	    (n->state == NS_POWERED_DOWN || n->state == NS_READY ||
+	    n->state == NS_BOOTING)) {
+		if (n->orphan_since_ms == 0)
+			n->orphan_since_ms = p->now;
+		if (p->now - n->orphan_since_ms >=
+		    ccsd.conf->daemon.orphan_grace_ms) {
+			if (p->acted >= p->budget) {
+				p->held++;
+				return;
+			}
+			log_warnx("reconcile: %s has a VM (%s) but Slurm has it "
+			    "powered down: shutting the VM down",
+			    log_esc(n->name), log_esc(n->cc_status));
+			engine_shutdown_orphan(n);
+			n->orphan_since_ms = 0;
+			p->acted++;
+		}
+	} else
+		n->orphan_since_ms = 0;
+	if (!node_vm_exists(n) && !sn->powered_down && !sn->powering_up &&
+	    !sn->powering_down && (n->state == NS_POWERED_DOWN ||
+	    n->state == NS_FAILED)) {
+		if (p->acted >= p->budget) {
+			p->held++;
+			return;
+		}
+		log_warnx("reconcile: Slurm has %s up but no VM is behind it: "
+		    "powering it down", log_esc(n->name));
+		engine_queue_power_down(n->name,
+		    "no VM behind the node (reconcile)");
+		p->acted++;
 	}
-	if ((r = strstr(line, "Reason=")) != NULL &&
-	    strncmp(r + 7, "ResumeTimeout reached", 21) == 0)
-		sn->resume_timeout = true;
+	if (sn->down && sn->powered_down && sn->resume_timeout &&
+	    !node_vm_exists(n)) {
+		log_info("reconcile: %s was left down by ResumeTimeout and its "
+		    "VM is gone: returning it to service", log_esc(n->name));
+		engine_queue_resume_state(n->name);
+	}
 }
+
+static void	ask_slurm(void);
 
 static void
 on_nodes(int status, const char *out, void *arg)
 {
-	const char *line, *nl;
-	char name[256];
-	struct slurm_node sn;
-	struct node *n;
-	size_t seen = 0, acted = 0, held = 0, budget;
-	uint64_t now = now_mono_ms();
+	struct pass p;
+	bool json = arg != NULL;
+	long n;
 
 	running = false;
+	if (json && json_ok == -1) {
+		/* 22.05: "unrecognized option '--json'": the text form. */
+		json_ok = status == 0 && out[0] == '{';
+		log_info("reconcile: Slurm's node list read with %s",
+		    json_ok ? "scontrol --json show nodes" :
+		    "scontrol show nodes -o");
+		if (!json_ok) {
+			ask_slurm();
+			return;
+		}
+	}
 	if (status != 0 || engine_recovering()) {
 		log_warnx("reconcile: Slurm's node list unavailable: skipped");
 		return;
 	}
-	budget = nodes.n * RECONCILE_MAX_PCT / 100;
-	if (budget == 0)
-		budget = 1;
-	for (line = out; *line != '\0'; line = nl + 1) {
-		char buf[4096];
-		size_t len;
-
-		nl = strchr(line, '\n');
-		len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-		if (len >= sizeof(buf))
-			len = sizeof(buf) - 1;
-		memcpy(buf, line, len);
-		buf[len] = '\0';
-		if (field(buf, "NodeName=", name, sizeof(name)) &&
-		    (n = node_find(name)) != NULL) {
-			seen++;
-			parse_line(buf, &sn);
-			if (n->keep_alive || n->request_id != NULL ||
-			    n->pending != NP_NONE)
-				goto next;
-			/* A VM Slurm does not want: powered down in Slurm and
-			 * not on its way up (after a crash the daemon adopts
-			 * such a VM as ready or booting). */
-			if (node_vm_exists(n) && sn.powered_down &&
-			    !sn.powering_up && (n->state == NS_POWERED_DOWN ||
-			    n->state == NS_READY || n->state == NS_BOOTING)) {
-				if (n->orphan_since_ms == 0)
-					n->orphan_since_ms = now;
-				if (now - n->orphan_since_ms >=
-				    ccsd.conf->daemon.orphan_grace_ms) {
-					if (acted >= budget) {
-						held++;
-						goto next;
-					}
-					log_warnx("reconcile: %s has a VM (%s) "
-					    "but Slurm has it powered down: "
-					    "shutting the VM down",
-					    log_esc(n->name),
-					    log_esc(n->cc_status));
-					engine_shutdown_orphan(n);
-					n->orphan_since_ms = 0;
-					acted++;
-				}
-			} else
-				n->orphan_since_ms = 0;
-			if (!node_vm_exists(n) && !sn.powered_down &&
-			    !sn.powering_up && !sn.powering_down &&
-			    (n->state == NS_POWERED_DOWN ||
-			    n->state == NS_FAILED)) {
-				if (acted >= budget) {
-					held++;
-					goto next;
-				}
-				log_warnx("reconcile: Slurm has %s up but no "
-				    "VM is behind it: powering it down",
-				    log_esc(n->name));
-				engine_queue_power_down(n->name,
-				    "no VM behind the node (reconcile)");
-				acted++;
-			}
-			if (sn.down && sn.powered_down && sn.resume_timeout &&
-			    !node_vm_exists(n)) {
-				log_info("reconcile: %s was left down by "
-				    "ResumeTimeout and its VM is gone: "
-				    "returning it to service",
-				    log_esc(n->name));
-				engine_queue_resume_state(n->name);
-			}
-		}
-next:
-		if (nl == NULL)
-			break;
+	memset(&p, 0, sizeof(p));
+	p.now = now_mono_ms();
+	p.budget = nodes.n * RECONCILE_MAX_PCT / 100;
+	if (p.budget == 0)
+		p.budget = 1;
+	n = json ? slurm_nodes_parse_json(out, strlen(out), compare, &p) :
+	    slurm_nodes_parse_text(out, compare, &p);
+	if (n < 0) {
+		/* Acts only on a complete, readable listing (decisions.md). */
+		log_warnx("reconcile: Slurm's node list unreadable: skipped");
+		return;
 	}
-	if (seen == 0 && nodes.n > 0)
+	if (p.seen == 0 && nodes.n > 0)
 		log_warnx("reconcile: Slurm lists none of our %zu nodes "
 		    "(is cyclecloud.conf included?)", nodes.n);
-	if (held > 0)
+	if (p.held > 0)
 		log_warnx("reconcile: %zu actions held back (at most %zu a "
-		    "pass)", held, budget);
+		    "pass)", p.held, p.budget);
 	/* Info, not debug: the benchmarks (docs/performance.md) and admins
 	 * of large clusters read the pass time from it. */
 	log_info("reconcile: pass done: %zu nodes compared, %zu actions, "
-	    "%llu ms for Slurm's list and the comparison", seen, acted,
+	    "%llu ms for Slurm's list and the comparison", p.seen, p.acted,
 	    (unsigned long long)(now_mono_ms() - started_ms));
+}
+
+static void
+ask_slurm(void)
+{
+	static char j0[] = "--json", a0[] = "show", a1[] = "nodes",
+	    a2[] = "-o";
+	char *jargv[] = { j0, a0, a1, NULL };
+	char *targv[] = { a0, a1, a2, NULL };
+	static int json_tag;
+
+	running = true;
+	if (json_ok != 0)
+		scontrol_run(jargv, on_nodes, &json_tag);
+	else
+		scontrol_run(targv, on_nodes, NULL);
 }
 
 void
 reconcile_now(void)
 {
-	static char a0[] = "show", a1[] = "nodes", a2[] = "-o";
-	char *argv[] = { a0, a1, a2, NULL };
-
 	if (running || !nodes.loaded)
 		return;
-	running = true;
 	started_ms = now_mono_ms();
-	scontrol_run(argv, on_nodes, NULL);
+	ask_slurm();
 }
 
 void

@@ -184,6 +184,9 @@ check_defaults_except_required(const struct conf *c)
 	ck_assert_uint_eq(c->daemon.reconcile_interval_ms, 300000);
 	ck_assert_uint_eq(c->daemon.orphan_grace_ms, 600000);
 	ck_assert_uint_eq(c->daemon.auth_grace_ms, 60000);
+	ck_assert_int_eq(c->daemon.ha, 0);
+	ck_assert_ptr_null(c->daemon.ha_hostname);
+	ck_assert_uint_eq(c->daemon.ha_check_interval_ms, 5000);
 	ck_assert_int_eq(c->log.level, LOG_LVL_INFO);
 	ck_assert_ptr_null(c->metrics.listen);
 	ck_assert_ptr_null(c->metrics.host);
@@ -486,6 +489,36 @@ START_TEST(credential_precedence)
 END_TEST
 
 /* ---- limits ------------------------------------------------------------ */
+
+/* daemon.ha, .ha_hostname, .ha_check_interval (high-availability.md). */
+START_TEST(ha_keys)
+{
+	struct conf *c;
+
+	c = load_ok(MINIMAL "daemon:\n  ha: true\n  ha_hostname: ctl2\n"
+	    "  ha_check_interval: 1s\n");
+	ck_assert_int_eq(c->daemon.ha, 1);
+	ck_assert_str_eq(c->daemon.ha_hostname, "ctl2");
+	ck_assert_uint_eq(c->daemon.ha_check_interval_ms, 1000);
+	conf_free(c);
+	c = load_ok(MINIMAL "daemon:\n  ha: false\n  ha_check_interval: 1m\n");
+	ck_assert_int_eq(c->daemon.ha, 0);
+	ck_assert_ptr_null(c->daemon.ha_hostname);
+	ck_assert_uint_eq(c->daemon.ha_check_interval_ms, 60000);
+	conf_free(c);
+
+	EXPECT(MINIMAL "daemon:\n  ha_check_interval: 999ms\n",
+	    "t.yaml:7: daemon.ha_check_interval: 999ms is out of range (1s to "
+	    "1m)");
+	EXPECT(MINIMAL "daemon:\n  ha_check_interval: 61s\n",
+	    "t.yaml:7: daemon.ha_check_interval: 61s is out of range (1s to "
+	    "1m)");
+	EXPECT(MINIMAL "daemon:\n  ha: yes\n  ha_hostname: \"\"\n",
+	    "t.yaml:7: daemon.ha: expected true or false, not \"yes\"",
+	    "t.yaml:8: daemon.ha_hostname: expected a non-empty name without "
+	    "control characters, not \"\"");
+}
+END_TEST
 
 START_TEST(bounds)
 {
@@ -990,6 +1023,7 @@ config_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bounds);
+	tcase_add_test(tc, ha_keys);
 	tcase_add_test(tc, password_lengths);
 	tcase_add_test(tc, many_errors);
 	tcase_add_test(tc, file_too_large);
