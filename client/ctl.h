@@ -77,6 +77,14 @@ int	 ctl_hostlist(struct ctl *, int, char **);
  */
 struct json_object;
 #define CTL_CALL_TIMEOUT_MS	30000	/* one request's round trip */
+#define CTL_CALL_RETRY_MS	2000	/* a restarting daemon is waited for */
+
+/*
+ * Say on stderr why a proto_call*() that did not return PROTO_OK failed,
+ * free cause, and return the exit status: CTL_EXIT_UNREACHABLE when the
+ * daemon cannot be reached, else CTL_EXIT_FAILED.
+ */
+int	 ctl_call_failed(const struct ctl *, int rc, char *cause);
 /*
  * Send request (NULL: "{}") of type and read its reply.  Returns
  * CTL_EXIT_OK with *reply (a new reference, caller puts it) when the daemon

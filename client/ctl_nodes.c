@@ -30,8 +30,6 @@ enum { C_NAME, C_ARRAY, C_STATE, C_CC, C_IP, C_AGE, C_ERROR, C_N };
 static const char *const headers[C_N] = {
     "NAME", "NODEARRAY", "STATE", "CC-STATUS", "IP", "AGE", "ERROR"};
 #define CELL_MAX 128 /* a cell is cut (log_esc) at about this */
-/* A restarting daemon is waited for this long, as ctl_call() does. */
-#define NODES_RETRY_MS 2000
 
 /* A string member, escaped for a terminal, "-" when null or absent. */
 static void
@@ -166,29 +164,9 @@ call_nodes(const struct ctl *ctl, json_object *req, char **text, size_t *len)
 	int rc;
 
 	rc = proto_call_raw(ctl->socket_path, CTL_CALL_TIMEOUT_MS,
-	    NODES_RETRY_MS, PROTO_NODES, req, &rtype, text, len, &cause);
-	switch (rc) {
-	case PROTO_OK:
-		break;
-	case PROTO_EUNREACH:
-	case PROTO_ETIMEOUT:
-		fprintf(stderr, "ccslurmctl: ccslurmd unreachable at %s: %s\n",
-		    log_esc(ctl->socket_path), cause != NULL ? cause : "?");
-		free(cause);
-		return CTL_EXIT_UNREACHABLE;
-	case PROTO_EVERSION:
-		fprintf(stderr,
-		    "ccslurmctl: ccslurmd at %s speaks another "
-		    "protocol version (is an upgrade half done?)\n",
-		    log_esc(ctl->socket_path));
-		free(cause);
-		return CTL_EXIT_FAILED;
-	default:
-		fprintf(stderr, "ccslurmctl: %s\n",
-		    cause != NULL ? cause : "bad answer from ccslurmd");
-		free(cause);
-		return CTL_EXIT_FAILED;
-	}
+	    CTL_CALL_RETRY_MS, PROTO_NODES, req, &rtype, text, len, &cause);
+	if (rc != PROTO_OK)
+		return ctl_call_failed(ctl, rc, cause);
 	if (rtype == PROTO_ERROR) {
 		/* Small: parsed and checked as any other frame. */
 		hdr.magic = PROTO_MAGIC;

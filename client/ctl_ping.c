@@ -14,7 +14,33 @@
 #include "proto.h"
 
 /* A daemon being restarted gets this long to come back. */
-#define CTL_CALL_RETRY_MS 2000
+
+int
+ctl_call_failed(const struct ctl *ctl, int rc, char *cause)
+{
+	int ex = CTL_EXIT_FAILED;
+
+	switch (rc) {
+	case PROTO_EUNREACH:
+	case PROTO_ETIMEOUT:
+		fprintf(stderr, "ccslurmctl: ccslurmd unreachable at %s: %s\n",
+		    log_esc(ctl->socket_path), cause != NULL ? cause : "?");
+		ex = CTL_EXIT_UNREACHABLE;
+		break;
+	case PROTO_EVERSION:
+		fprintf(stderr,
+		    "ccslurmctl: ccslurmd at %s speaks another "
+		    "protocol version (is an upgrade half done?)\n",
+		    log_esc(ctl->socket_path));
+		break;
+	default:
+		fprintf(stderr, "ccslurmctl: %s\n",
+		    cause != NULL ? cause : "bad answer from ccslurmd");
+		break;
+	}
+	free(cause);
+	return ex;
+}
 
 int
 ctl_call(const struct ctl *ctl, uint16_t type, json_object *request,
@@ -28,28 +54,8 @@ ctl_call(const struct ctl *ctl, uint16_t type, json_object *request,
 	*reply = NULL;
 	rc = proto_call(ctl->socket_path, CTL_CALL_TIMEOUT_MS,
 	    CTL_CALL_RETRY_MS, type, request, &rtype, &obj, &cause);
-	switch (rc) {
-	case PROTO_OK:
-		break;
-	case PROTO_EUNREACH:
-	case PROTO_ETIMEOUT:
-		fprintf(stderr, "ccslurmctl: ccslurmd unreachable at %s: %s\n",
-		    log_esc(ctl->socket_path), cause != NULL ? cause : "?");
-		free(cause);
-		return CTL_EXIT_UNREACHABLE;
-	case PROTO_EVERSION:
-		fprintf(stderr,
-		    "ccslurmctl: ccslurmd at %s speaks another "
-		    "protocol version (is an upgrade half done?)\n",
-		    log_esc(ctl->socket_path));
-		free(cause);
-		return CTL_EXIT_FAILED;
-	default:
-		fprintf(stderr, "ccslurmctl: %s\n",
-		    cause != NULL ? cause : "bad answer from ccslurmd");
-		free(cause);
-		return CTL_EXIT_FAILED;
-	}
+	if (rc != PROTO_OK)
+		return ctl_call_failed(ctl, rc, cause);
 	if (rtype == PROTO_ERROR) {
 		fprintf(stderr, "ccslurmctl: %s: %s\n", ctl->cmd->name,
 		    log_esc(proto_error_message(obj)));
